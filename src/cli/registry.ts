@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
+import { registerConfigCommands } from './commands/config.ts';
 
 /** Each command module adds its subcommands to the program; one entry per feature. */
 export type CommandRegistrar = (program: Command) => void;
 
-export const COMMANDS: CommandRegistrar[] = [];
+export const COMMANDS: CommandRegistrar[] = [
+  registerConfigCommands,
+];

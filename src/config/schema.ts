@@ -1,0 +1,63 @@
+import { z } from 'zod';
+
+/** Falconer's one typed configuration. Every key has a default, so an empty file is a valid config. */
+export const ConfigSchema = z
+  .object({
+    /** Falco has no cluster field; this names the cluster in workload identities. */
+    cluster: z.string().min(1).max(128).default('default'),
+    /** Where models, state and the dev PKI live. */
+    dataDir: z.string().min(1).default('.falconer'),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
+      .prefault({}),
+    ingest: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(2801),
+        maxBodyBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(10 * 1024 * 1024),
+        maxEventBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(64 * 1024),
+        rateLimit: z
+          .object({
+            eventsPerSecond: z.number().positive().default(50_000),
+            burst: z.number().positive().default(100_000),
+            perClientEventsPerSecond: z.number().positive().default(25_000),
+            perClientBurst: z.number().positive().default(50_000),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    bus: z
+      .object({
+        kind: z.string().min(1).default('embedded'),
+        capacity: z.number().int().positive().default(100_000),
+      })
+      .prefault({}),
+    gate: z
+      .object({
+        trees: z.number().int().min(1).max(1000).default(100),
+        sampleSize: z.number().int().min(2).max(65536).default(256),
+        seed: z.number().int().default(1),
+        /** Share of events forwarded to the agents when the threshold is calibrated. */
+        forwardRate: z.number().gt(0).lt(1).default(0.005),
+        /** A fixed anomaly score threshold instead of calibration. */
+        fixedThreshold: z.number().gt(0).lt(1).nullable().default(null),
+        warmupEvents: z.number().int().min(16).default(2000),
+        retrainEveryEvents: z.number().int().min(100).default(50_000),
+        /** Events grouped into one signal per workload within this window. */
+        signalWindowMs: z.number().int().positive().default(60_000),
+        /** Where the current model is saved and loaded from (relative to dataDir). */
+        modelFile: z.string().min(1).default('gate-model.json'),
+      })
+      .prefault({}),
+  })
+  .strict();
+
+export type FalconerConfig = z.infer<typeof ConfigSchema>;
