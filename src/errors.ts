@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'MODEL_SCHEMA_MISMATCH'
   | 'GATE_NOT_READY'
   | 'CSV_INVALID'
+  | 'TRAIN_DATA_INVALID'
   | 'CONFIG_INVALID'
   | 'IO_ERROR'
   | 'USAGE';
