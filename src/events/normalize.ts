@@ -1,0 +1,74 @@
+/**
+ * Falco alert (any JSON value) → NormalizedEvent, or FalconerError('EVENT_SCHEMA')
+ * saying where and why. The hot path is parseAlertFast; the zod schema decides
+ * whatever the fast path does not vouch for, and words the error.
+ */
+import { FalconerError } from '../errors.ts';
+import { FalcoEvent } from './event.ts';
+import { createFalcoAlertSchema, FalcoAlertSchema, type FalcoAlert } from './falco-alert.ts';
+import { parseAlertFast } from './falco-alert-fast.ts';
+import { DEFAULT_EVENT_LIMITS, resolveEventLimits, type EventLimits } from './limits.ts';
+import { priorityLevel } from './priority.ts';
+import { schemaErrorDetail } from './schema-error.ts';
+import { parseRfc3339 } from './time.ts';
+import type { NormalizedEvent } from './types.ts';
+import { UNKNOWN_HOST, workloadOf, type WorkloadOptions } from './workload.ts';
+
+export interface NormalizeOptions extends WorkloadOptions {
+  readonly limits?: Partial<EventLimits>;
+}
+
+export type Normalizer = (raw: unknown) => NormalizedEvent;
+
+/** The validated alert, via the fast path or the schema; throws EVENT_SCHEMA with path and reason. */
+export function validateAlert(
+  raw: unknown,
+  limits: EventLimits = DEFAULT_EVENT_LIMITS,
+  schema = limits === DEFAULT_EVENT_LIMITS ? FalcoAlertSchema : createFalcoAlertSchema(limits),
+): FalcoAlert {
+  const fast = parseAlertFast(raw, limits);
+  if (fast !== undefined) return fast;
+  const result = schema.safeParse(raw);
+  if (result.success) return result.data;
+  const { path, reason } = schemaErrorDetail(result.error);
+  throw new FalconerError('EVENT_SCHEMA', `invalid Falco alert at ${path}: ${reason}`, { path, reason });
+}
+
+export function toNormalizedEvent(alert: FalcoAlert, opts: WorkloadOptions = {}): NormalizedEvent {
+  const hostname = alert.hostname !== undefined && alert.hostname.length > 0 ? alert.hostname : UNKNOWN_HOST;
+  const fields = alert.output_fields;
+  return new FalcoEvent(
+    parseRfc3339(alert.time),
+    alert.time,
+    alert.rule,
+    alert.priority,
+    priorityLevel(alert.priority),
+    alert.source,
+    hostname,
+    alert.tags,
+    alert.output,
+    fields,
+    workloadOf(fields, hostname, alert.source, opts),
+  );
+}
+
+/** A normalizer with its options resolved once: use this on hot paths. */
+export function createNormalizer(opts: NormalizeOptions = {}): Normalizer {
+  const limits = resolveEventLimits(opts.limits);
+  const schema = limits === DEFAULT_EVENT_LIMITS ? FalcoAlertSchema : createFalcoAlertSchema(limits);
+  const workloadOpts: WorkloadOptions = {
+    ...(opts.cluster !== undefined && { cluster: opts.cluster }),
+    ...(opts.clusterFields !== undefined && { clusterFields: opts.clusterFields }),
+  };
+  return (raw) => toNormalizedEvent(validateAlert(raw, limits, schema), workloadOpts);
+}
+
+const defaultNormalizer = createNormalizer();
+
+/**
+ * One alert as parsed from JSON. Object and array values of the result are the
+ * input's own (not copied): treat the input as handed over.
+ */
+export function normalizeAlert(raw: unknown, opts?: NormalizeOptions): NormalizedEvent {
+  return opts === undefined ? defaultNormalizer(raw) : createNormalizer(opts)(raw);
+}

@@ -1,0 +1,101 @@
+/**
+ * Where an alert happened, from the Falco fields that say so. Grouping key, most
+ * specific first:
+ *   pod:<cluster>/<namespace>/<pod>   k8s.ns.name + k8s.pod.name (k8s_audit: the target pod)
+ *   container:<host>/<containerId>    container.id, unless it is "host"
+ *   host:<hostname>                   otherwise
+ * Falco has no cluster field: `k8s.cluster.name` or a falcosidekick customfield
+ * (configurable names) when present, else the configured cluster name.
+ */
+import type { FieldValue, Workload } from './types.ts';
+
+export interface WorkloadOptions {
+  /** Cluster name used when the alert carries none. */
+  readonly cluster?: string;
+  /** output_fields keys that may carry the cluster name, first match wins. */
+  readonly clusterFields?: readonly string[];
+}
+
+export const DEFAULT_CLUSTER = 'default';
+export const DEFAULT_CLUSTER_FIELDS: readonly string[] = Object.freeze(['k8s.cluster.name', 'cluster']);
+/** Host name used when the alert has none (Falco < 0.31 does not write one). */
+export const UNKNOWN_HOST = 'unknown';
+
+type Fields = Readonly<Record<string, FieldValue>>;
+
+/** A usable string value: Falco writes null (or "<NA>" in older versions) for a field without value. */
+function text(fields: Fields, key: string): string | undefined {
+  const v = fields[key];
+  if (typeof v !== 'string' || v.length === 0 || v === '<NA>') return undefined;
+  return v;
+}
+
+function imageOf(fields: Fields): string | undefined {
+  const repo = text(fields, 'container.image.repository');
+  if (repo !== undefined) {
+    const tag = text(fields, 'container.image.tag');
+    return tag === undefined ? repo : `${repo}:${tag}`;
+  }
+  return text(fields, 'container.image');
+}
+
+function clusterOf(fields: Fields, opts: WorkloadOptions): string {
+  const names = opts.clusterFields ?? DEFAULT_CLUSTER_FIELDS;
+  for (let i = 0; i < names.length; i++) {
+    const v = text(fields, names[i] as string);
+    if (v !== undefined) return v;
+  }
+  return opts.cluster ?? DEFAULT_CLUSTER;
+}
+
+/** k8s_audit alerts describe an API request; the workload is its target pod, if it targets one. */
+function auditTarget(fields: Fields): { namespace?: string; pod?: string } {
+  const namespace = text(fields, 'ka.target.namespace');
+  if (text(fields, 'ka.target.resource') !== 'pods') return namespace === undefined ? {} : { namespace };
+  const pod = text(fields, 'ka.target.name');
+  return { ...(namespace !== undefined && { namespace }), ...(pod !== undefined && { pod }) };
+}
+
+/** Key components never contain '/' in real clusters (DNS-1123 names, hex ids), but fields are untrusted: escape so keys stay unambiguous. */
+function part(s: string): string {
+  return s.indexOf('/') === -1 && s.indexOf('%') === -1 ? s : encodeURIComponent(s);
+}
+
+export function workloadOf(
+  fields: Fields,
+  hostname: string,
+  source: string,
+  opts: WorkloadOptions = {},
+): Workload {
+  const host = hostname.length > 0 ? hostname : UNKNOWN_HOST;
+  const cluster = clusterOf(fields, opts);
+  let namespace = text(fields, 'k8s.ns.name');
+  let pod = text(fields, 'k8s.pod.name');
+  if (source === 'k8s_audit' && namespace === undefined && pod === undefined) {
+    ({ namespace, pod } = auditTarget(fields));
+  }
+  let containerId = text(fields, 'container.id');
+  if (containerId === 'host') containerId = undefined;
+  const container = containerId === undefined ? undefined : text(fields, 'container.name');
+  const image = containerId === undefined ? undefined : imageOf(fields);
+
+  let kind: Workload['kind'];
+  let key: string;
+  if (namespace !== undefined && pod !== undefined) {
+    kind = 'pod';
+    key = `pod:${part(cluster)}/${part(namespace)}/${part(pod)}`;
+  } else if (containerId !== undefined) {
+    kind = 'container';
+    key = `container:${part(host)}/${part(containerId)}`;
+  } else {
+    kind = 'host';
+    key = `host:${part(host)}`;
+  }
+  const w: { -readonly [K in keyof Workload]: Workload[K] } = { key, kind, host, cluster };
+  if (namespace !== undefined) w.namespace = namespace;
+  if (pod !== undefined) w.pod = pod;
+  if (container !== undefined) w.container = container;
+  if (containerId !== undefined) w.containerId = containerId;
+  if (image !== undefined) w.image = image;
+  return w;
+}
