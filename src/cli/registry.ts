@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { registerConfigCommands } from './commands/config.ts';
+import { registerReplayCommand } from './commands/replay.ts';
 
 /** Each command module adds its subcommands to the program; one entry per feature. */
 export type CommandRegistrar = (program: Command) => void;
 
 export const COMMANDS: CommandRegistrar[] = [
   registerConfigCommands,
+  registerReplayCommand,
 ];
