@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerConfigCommands } from './commands/config.ts';
+import { registerGateCommands } from './commands/gate.ts';
 import { registerReplayCommand } from './commands/replay.ts';
 
 /** Each command module adds its subcommands to the program; one entry per feature. */
@@ -7,5 +8,6 @@ export type CommandRegistrar = (program: Command) => void;
 
 export const COMMANDS: CommandRegistrar[] = [
   registerConfigCommands,
+  registerGateCommands,
   registerReplayCommand,
 ];

@@ -10,9 +10,13 @@
  * s(x) = 2^(-E[h(x)] / c(ψ)): near 1 anomalous, well below 0.5 normal.
  *
  * All trees live in a few flat typed arrays (nodes of all trees concatenated),
- * and scoring walks them without allocating.
+ * and scoring walks them without allocating. A row goes right at a node when
+ * x[feature] > threshold, left otherwise (so a NaN value goes left). Batch
+ * scoring uses the branch-free kernel of iforest-batch.ts, which gives the
+ * same results bit for bit.
  */
 import { FalconerError } from '../errors.ts';
+import { BinnedBatchScorer } from './iforest-batch.ts';
 import { createRng, type Rng } from './random.ts';
 
 export interface IsolationForestParams {
@@ -36,7 +40,7 @@ export interface IsolationForestJson {
   roots: number[];
   /** Split feature, or -1 for a leaf. */
   feature: number[];
-  /** Split value: rows with x[feature] <= threshold go left (0 for leaves). */
+  /** Split value: rows with x[feature] > threshold go right, others left (0 for leaves). */
   threshold: number[];
   /** Child node indices, each greater than its parent's (-1 for leaves). */
   left: number[];
@@ -269,6 +273,10 @@ export class IsolationForest {
   private readonly leafPath: Float64Array;
   /** c(ψ), the score normalizer. */
   private readonly normalizer: number;
+  /** Depth of the deepest leaf over all trees. */
+  readonly height: number;
+  /** Branch-free batch kernel; null when the forest's shape does not fit it. */
+  private readonly batch: BinnedBatchScorer | null;
 
   private constructor(
     dimensions: number,
@@ -293,14 +301,18 @@ export class IsolationForest {
     const count = nodes.feature.length;
     const depth = new Int32Array(count);
     this.leafPath = new Float64Array(count);
+    let height = 0;
     for (let i = 0; i < count; i++) {
       if (nodes.feature[i]! < 0) {
         this.leafPath[i] = depth[i]! + averagePathLength(nodes.size[i]!);
+        if (depth[i]! > height) height = depth[i]!;
       } else {
         depth[nodes.left[i]!] = depth[i]! + 1;
         depth[nodes.right[i]!] = depth[i]! + 1;
       }
     }
+    this.height = height;
+    this.batch = BinnedBatchScorer.build({ dimensions, roots, ...nodes, leafPath: this.leafPath }, height);
   }
 
   /** Number of nodes over all trees. */
@@ -342,7 +354,7 @@ export class IsolationForest {
     }
   }
 
-  /** Sum of h(x) over all trees; rows are assumed checked. NaN values go right. */
+  /** Sum of h(x) over all trees; rows are assumed checked. */
   private pathSum(row: ArrayLike<number>, offset: number): number {
     const { roots, feature, threshold, left, right, leafPath } = this;
     let sum = 0;
@@ -350,7 +362,7 @@ export class IsolationForest {
       let node = roots[t]!;
       let f = feature[node]!;
       while (f >= 0) {
-        node = row[offset + f]! <= threshold[node]! ? left[node]! : right[node]!;
+        node = row[offset + f]! > threshold[node]! ? right[node]! : left[node]!;
         f = feature[node]!;
       }
       sum += leafPath[node]!;
@@ -367,7 +379,8 @@ export class IsolationForest {
   /** s(x) = 2^(-E[h(x)] / c(ψ)), in (0, 1]; higher is more anomalous. */
   score(row: ArrayLike<number>, offset = 0): number {
     this.checkRow(row, offset);
-    return Math.pow(2, -this.pathSum(row, offset) / this.treeCount / this.normalizer);
+    // Same expression as scoreBatch, so both give bit-identical scores.
+    return Math.pow(2, this.pathSum(row, offset) * (-1 / (this.treeCount * this.normalizer)));
   }
 
   /** Scores n row-major rows of data into out (allocated when absent). */
@@ -384,22 +397,12 @@ export class IsolationForest {
     if (result.length < n) {
       throw new FalconerError('USAGE', 'output buffer is shorter than n', { length: result.length, n });
     }
-    const { roots, feature, threshold, left, right, leafPath } = this;
-    const trees = roots.length;
-    const scale = -1 / (trees * this.normalizer);
-    for (let i = 0; i < n; i++) {
-      const base = i * d;
-      let sum = 0;
-      for (let t = 0; t < trees; t++) {
-        let node = roots[t]!;
-        let f = feature[node]!;
-        while (f >= 0) {
-          node = data[base + f]! <= threshold[node]! ? left[node]! : right[node]!;
-          f = feature[node]!;
-        }
-        sum += leafPath[node]!;
-      }
-      result[i] = Math.pow(2, sum * scale);
+    const scale = -1 / (this.treeCount * this.normalizer);
+    if (this.batch) {
+      this.batch.pathSums(data, n, result);
+      for (let i = 0; i < n; i++) result[i] = Math.pow(2, result[i]! * scale);
+    } else {
+      for (let i = 0; i < n; i++) result[i] = Math.pow(2, this.pathSum(data, i * d) * scale);
     }
     return result;
   }

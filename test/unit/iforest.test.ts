@@ -219,3 +219,22 @@ test('fromJSON on randomly corrupted node arrays either refuses or scores finite
     { numRuns: 500, seed: 1 },
   );
 });
+
+test('batch kernel and single-row walk agree bit for bit, also on ties, NaN and deep trees', () => {
+  const rng = createRng(21);
+  const n = 700;
+  const d = 3;
+  const data = new Float64Array(n * d);
+  // Few distinct values: many rows land exactly on thresholds' neighbours and ties.
+  for (let i = 0; i < n * d; i++) data[i] = rng.int(12) / 4;
+  const shallow = IsolationForest.fit(data, n, d, { seed: 3, trees: 25 });
+  // maxDepth above the batch kernel's limit exercises the plain-walk fallback.
+  const deep = IsolationForest.fit(data, n, d, { seed: 3, trees: 5, sampleSize: 700, maxDepth: 20 });
+  const probe = new Float64Array([...data.subarray(0, 60 * d), Number.NaN, 1, 2, -1e308, 1e308, Infinity]);
+  const rows = probe.length / d;
+  for (const forest of [shallow, deep]) {
+    const batch = forest.scoreBatch(probe, rows);
+    for (let i = 0; i < rows; i++) assert.equal(batch[i], forest.score(probe, i * d), `row ${i}`);
+  }
+  assert.ok(deep.height > 12);
+});
