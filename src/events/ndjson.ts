@@ -215,6 +215,20 @@ export class NdjsonSplitter<T = unknown> {
   }
 }
 
+/** Non-blank lines of an NDJSON document, without parsing them (to count what a refused request carried). */
+export function countNdjsonLines(bytes: Uint8Array): number {
+  let count = 0;
+  let blank = true;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (c === LF) {
+      if (!blank) count++;
+      blank = true;
+    } else if (blank && c !== 0x20 && c !== 0x09 && c !== CR) blank = false;
+  }
+  return blank ? count : count + 1;
+}
+
 /** All records of an in-memory NDJSON document (e.g. a request body already bounded in size). */
 export function parseNdjsonBuffer<T = unknown>(
   bytes: Uint8Array,

@@ -95,8 +95,10 @@ export function parseRfc3339(s: string): number {
     return NaN;
   }
   // Date.UTC maps years 0..99 to 1900..1999; shift by 400 Gregorian years (a whole cycle) instead.
-  const shift = year < 100 ? 400 : 0;
-  const utc = Date.UTC(year + shift, month - 1, day, hour, minute, second, millis) - shift * MS_PER_400_YEARS;
+  const utc =
+    year < 100
+      ? Date.UTC(year + 400, month - 1, day, hour, minute, second, millis) - MS_PER_400_YEARS
+      : Date.UTC(year, month - 1, day, hour, minute, second, millis);
   return utc - offsetMinutes * 60_000;
 }
 

@@ -48,11 +48,35 @@ function clusterOf(fields: Fields, opts: WorkloadOptions): string {
   return opts.cluster ?? DEFAULT_CLUSTER;
 }
 
-/** k8s_audit alerts describe an API request; the workload is its target pod, if it targets one. */
+/** Subresources that exist only on pods (pods/exec, pods/attach, …). */
+const POD_SUBRESOURCES = new Set([
+  'exec',
+  'attach',
+  'portforward',
+  'log',
+  'ephemeralcontainers',
+  'eviction',
+  'binding',
+]);
+
+/**
+ * k8s_audit alerts describe an API request; the workload is its target pod, if it
+ * targets one. Falco's output_fields hold only the fields a rule's output names,
+ * so `ka.target.resource` is often absent: a pod-only subresource or `ka.req.pod.*`
+ * fields (the request body is a pod) say "pod" too. The pod is `ka.target.name`,
+ * or `ka.resp.name` on create (the name is in the body, not the URL).
+ */
 function auditTarget(fields: Fields): { namespace?: string; pod?: string } {
   const namespace = text(fields, 'ka.target.namespace');
-  if (text(fields, 'ka.target.resource') !== 'pods') return namespace === undefined ? {} : { namespace };
-  const pod = text(fields, 'ka.target.name');
+  const resource = text(fields, 'ka.target.resource');
+  let isPod = resource === 'pods';
+  if (resource === undefined) {
+    const sub = text(fields, 'ka.target.subresource');
+    isPod =
+      (sub !== undefined && POD_SUBRESOURCES.has(sub)) ||
+      Object.keys(fields).some((k) => k.startsWith('ka.req.pod.'));
+  }
+  const pod = isPod ? (text(fields, 'ka.target.name') ?? text(fields, 'ka.resp.name')) : undefined;
   return { ...(namespace !== undefined && { namespace }), ...(pod !== undefined && { pod }) };
 }
 

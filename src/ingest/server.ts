@@ -25,7 +25,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { FalconerError, describeError, isFalconerError } from '../errors.ts';
-import { decodeEventBytes, parseNdjsonBuffer, toErrorRecord, type NdjsonRecord } from '../events/ndjson.ts';
+import {
+  countNdjsonLines,
+  decodeEventBytes,
+  parseNdjsonBuffer,
+  toErrorRecord,
+  type NdjsonRecord,
+} from '../events/ndjson.ts';
 import { createNormalizer } from '../events/normalize.ts';
 import type { NormalizedEvent } from '../events/types.ts';
 import { readBody } from './body.ts';
@@ -142,13 +148,19 @@ export function createIngestServer(opts: IngestServerOptions): IngestServer {
       );
     }
     const client = req.socket.remoteAddress ?? 'unknown';
+    // Under a flood, refuse before parsing: the body is only read (within limits) to count its events.
     const admitted = limiter.admit(client, now());
-    if (!admitted.ok)
-      return { reply: rateLimited(admitted.retryAfterSeconds, admitted.scope, 0), close: true };
 
     const body = await readBody(req, encoding, limits);
     metrics.bodyBytes.observe({ encoding }, body.wireBytes);
     if (encoding !== 'identity') metrics.decompressedBytes.inc(body.bytes.length);
+
+    if (!admitted.ok) {
+      const carried = kind === 'json' ? 1 : countNdjsonLines(body.bytes);
+      metrics.eventsReceived.inc(carried);
+      reject('INGEST_RATE_LIMITED', carried);
+      return { reply: rateLimited(admitted.retryAfterSeconds, admitted.scope, carried), close: false };
+    }
 
     const records = parseRecords(kind, body.bytes);
     const n = records.length;
