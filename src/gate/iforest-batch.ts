@@ -35,7 +35,7 @@ const MAX_RANK = (1 << (31 - FEATURE_BITS)) - 1;
 export const MAX_HEIGHT = 12;
 /** Bin buffer budget per block (values), so a block of rows stays in L1/L2. */
 const BLOCK_VALUES = 8192;
-/** Bucket hints per feature: about two per threshold, at most this many. */
+/** Bucket hints per feature: about four per threshold, at most this many. */
 const MAX_BUCKETS = 4096;
 
 export interface ForestArrays {
@@ -237,7 +237,7 @@ function buildHints(cuts: Float64Array, cutStart: Int32Array, d: number) {
   const counts: number[] = [];
   for (let j = 0; j < d; j++) {
     const count = cutStart[j + 1]! - cutStart[j]!;
-    const buckets = Math.max(1, Math.min(MAX_BUCKETS, 2 * count));
+    const buckets = Math.max(1, Math.min(MAX_BUCKETS, 4 * count));
     counts.push(buckets);
     start[j + 1] = start[j]! + buckets + 1; // one extra entry: the right edge of the last bucket
   }

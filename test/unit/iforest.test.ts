@@ -225,8 +225,13 @@ test('batch kernel and single-row walk agree bit for bit, also on ties, NaN and 
   const n = 700;
   const d = 3;
   const data = new Float64Array(n * d);
-  // Few distinct values: many rows land exactly on thresholds' neighbours and ties.
-  for (let i = 0; i < n * d; i++) data[i] = rng.int(12) / 4;
+  // Few distinct values (many ties) in two columns, a heavy tail in the third,
+  // so that the kernel's bucket hints are often off and must be corrected.
+  for (let i = 0; i < n; i++) {
+    data[i * d] = rng.int(12) / 4;
+    data[i * d + 1] = rng.int(3) - 1;
+    data[i * d + 2] = (rng.next() < 0.5 ? -1 : 1) * Math.exp(rng.next() * 40);
+  }
   const shallow = IsolationForest.fit(data, n, d, { seed: 3, trees: 25 });
   // maxDepth above the batch kernel's limit exercises the plain-walk fallback.
   const deep = IsolationForest.fit(data, n, d, { seed: 3, trees: 5, sampleSize: 700, maxDepth: 20 });
@@ -237,4 +242,35 @@ test('batch kernel and single-row walk agree bit for bit, also on ties, NaN and 
     for (let i = 0; i < rows; i++) assert.equal(batch[i], forest.score(probe, i * d), `row ${i}`);
   }
   assert.ok(deep.height > 12);
+});
+
+test('batch kernel equals the plain walk on random data and probes (property)', () => {
+  const value = fc.oneof(
+    fc.integer({ min: -3, max: 3 }),
+    fc.double({ min: -1e6, max: 1e6, noNaN: true, noDefaultInfinity: true }),
+  );
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 4 }),
+      fc.array(value, { minLength: 8, maxLength: 240 }),
+      fc.array(fc.oneof(value, fc.constantFrom(Number.NaN, Infinity, -Infinity)), {
+        minLength: 4,
+        maxLength: 40,
+      }),
+      fc.integer({ min: 0, max: 1000 }),
+      (d, values, probeValues, seed) => {
+        const n = Math.floor(values.length / d);
+        if (n < 2) return;
+        const forest = IsolationForest.fit(Float64Array.from(values.slice(0, n * d)), n, d, {
+          seed,
+          trees: 7,
+        });
+        const rows = Math.floor(probeValues.length / d);
+        const probe = Float64Array.from(probeValues.slice(0, rows * d));
+        const batch = forest.scoreBatch(probe, rows);
+        for (let i = 0; i < rows; i++) assert.equal(batch[i], forest.score(probe, i * d));
+      },
+    ),
+    { numRuns: 200, seed: 4 },
+  );
 });
