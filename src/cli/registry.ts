@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { registerConfigCommands } from './commands/config.ts';
 import { registerGateCommands } from './commands/gate.ts';
 import { registerReplayCommand } from './commands/replay.ts';
+import { registerScenarioCommands } from './commands/scenario.ts';
+import { registerUpCommand } from './commands/up.ts';
 
 /** Each command module adds its subcommands to the program; one entry per feature. */
 export type CommandRegistrar = (program: Command) => void;
@@ -10,4 +12,6 @@ export const COMMANDS: CommandRegistrar[] = [
   registerConfigCommands,
   registerGateCommands,
   registerReplayCommand,
+  registerScenarioCommands,
+  registerUpCommand,
 ];

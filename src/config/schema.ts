@@ -49,8 +49,16 @@ export const ConfigSchema = z
         forwardRate: z.number().gt(0).lt(1).default(0.005),
         /** A fixed anomaly score threshold instead of calibration. */
         fixedThreshold: z.number().gt(0).lt(1).nullable().default(null),
-        warmupEvents: z.number().int().min(16).default(2000),
-        retrainEveryEvents: z.number().int().min(100).default(50_000),
+        /** Events seen before the first model is trained (the featurizer learns on them too). */
+        warmupEvents: z.number().int().min(100).default(20_000),
+        /** Retrain on the sliding window after this many events… */
+        retrainEveryEvents: z.number().int().min(100).default(100_000),
+        /** …or this much event time, whichever comes first. */
+        retrainEveryMs: z
+          .number()
+          .int()
+          .positive()
+          .default(30 * 60_000),
         /** Events grouped into one signal per workload within this window. */
         signalWindowMs: z.number().int().positive().default(60_000),
         /** Where the current model is saved and loaded from (relative to dataDir). */

@@ -1,0 +1,31 @@
+/**
+ * Turns a generated scenario into the NDJSON byte stream that `falconer replay`
+ * would read from a file, registering every attack event with the tracker on the way.
+ */
+import { createNormalizer } from '../events/normalize.ts';
+import { generateScenario } from '../scenario/generate.ts';
+import type { ScenarioOptions } from '../scenario/types.ts';
+import type { AttackTracker } from './attack-tracker.ts';
+
+const CHUNK_LINES = 256;
+
+export async function* scenarioNdjson(
+  opts: ScenarioOptions,
+  tracker: AttackTracker,
+  cluster: string,
+): AsyncGenerator<string> {
+  const normalize = createNormalizer({ cluster });
+  let chunk: string[] = [];
+  for (const { alert, label } of generateScenario(opts)) {
+    if (label.label === 'attack') {
+      const event = normalize(alert);
+      tracker.expect(event.id, event.timeMs, label);
+    }
+    chunk.push(JSON.stringify(alert));
+    if (chunk.length === CHUNK_LINES) {
+      yield `${chunk.join('\n')}\n`;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield `${chunk.join('\n')}\n`;
+}
