@@ -1,40 +1,48 @@
 /**
  * Micro-bench of event normalization (not a test): events/s for JSON.parse alone
- * versus JSON.parse + normalizeAlert over the same NDJSON lines, plus the parts
- * (zod schema alone, fast validator alone, id hash alone) to see where time goes.
- *   node --import tsx bench/normalize.ts [--json] [--seconds S]
- * Results: bench/results/normalize.json (written with --write).
+ * versus JSON.parse + normalizeAlert over the same ~600-byte alerts, the NDJSON
+ * byte path the ingest uses, and the parts (fast validator, zod schema, id hash)
+ * to see where the time goes. Cases are interleaved over several rounds and the
+ * median is reported, because shared machines are noisy.
+ *   node --import tsx bench/normalize.ts [--rounds N] [--seconds S] [--json] [--write]
+ * --write records the result in bench/results/normalize.json.
  */
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { eventId } from '../src/events/event-id.ts';
 import { FalcoAlertSchema } from '../src/events/falco-alert.ts';
 import { parseAlertFast } from '../src/events/falco-alert-fast.ts';
 import { DEFAULT_EVENT_LIMITS } from '../src/events/limits.ts';
+import { parseNdjsonBuffer } from '../src/events/ndjson.ts';
 import { createNormalizer } from '../src/events/normalize.ts';
 
 const args = process.argv.slice(2);
-const seconds = Number(args[args.indexOf('--seconds') + 1]) || 1.5;
+const flag = (name: string, fallback: number): number => {
+  const i = args.indexOf(name);
+  const v = i === -1 ? NaN : Number(args[i + 1]);
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+};
+const rounds = flag('--rounds', 7);
+const secondsPerCase = flag('--seconds', 0.25);
 
-/** Realistic alerts (stable-rule outputs and fields as Falco 0.38+ writes them), varied so nothing is cached. */
+/** Realistic alerts (stable-rule outputs and fields as Falco 0.38 writes them), varied so nothing is cached. */
 function sampleLines(n: number): string[] {
   const lines: string[] = [];
   for (let i = 0; i < n; i++) {
     const ns = 1715678504123456789n + BigInt(i) * 7919n;
-    const time = new Date(Number(ns / 1000000n))
-      .toISOString()
-      .replace(/\.\d+Z$/, `.${String(ns % 1000000000n).padStart(9, '0')}Z`);
+    const frac = String(ns % 1000000000n).padStart(9, '0');
+    const time = `${new Date(Number(ns / 1000000n)).toISOString().slice(0, 19)}.${frac}Z`;
     const pod = `web-${(i % 97).toString(36)}-7c5ddbdf54-x${i % 13}`;
     const cid = (0x5d1e1f0c3a2b + (i % 251)).toString(16);
+    const common = { hostname: `worker-${i % 7}`, source: 'syscall', time };
     const alert =
       i % 2 === 0
         ? {
-            hostname: `worker-${i % 7}`,
-            output: `${time.replace('Z', '+0000')}: Notice A shell was spawned in a container with an attached terminal (user=root process=bash command=bash -il container_id=${cid} image=nginx k8s_ns=web k8s_pod_name=${pod})`,
+            ...common,
+            output: `${time}: Notice A shell was spawned in a container with an attached terminal (user=root process=bash command=bash -il container_id=${cid} image=nginx k8s_ns=web k8s_pod_name=${pod})`,
             priority: 'Notice',
             rule: 'Terminal shell in container',
-            source: 'syscall',
             tags: ['T1059', 'container', 'mitre_execution', 'shell'],
-            time,
             output_fields: {
               'container.id': cid,
               'container.image.repository': 'docker.io/library/nginx',
@@ -48,13 +56,11 @@ function sampleLines(n: number): string[] {
             },
           }
         : {
-            hostname: `worker-${i % 7}`,
-            output: `${time.replace('Z', '+0000')}: Warning Sensitive file opened for reading (file=/etc/shadow command=cat /etc/shadow container_id=${cid})`,
+            ...common,
+            output: `${time}: Warning Sensitive file opened for reading (file=/etc/shadow command=cat /etc/shadow container_id=${cid})`,
             priority: 'Warning',
             rule: 'Read sensitive file untrusted',
-            source: 'syscall',
             tags: ['T1555', 'filesystem', 'mitre_credential_access'],
-            time,
             output_fields: {
               'container.id': cid,
               'evt.time': Number(ns),
@@ -69,67 +75,117 @@ function sampleLines(n: number): string[] {
   return lines;
 }
 
-function measure(
-  name: string,
-  lines: string[],
-  fn: (line: string, i: number) => unknown,
-): { name: string; eventsPerSecond: number; nsPerEvent: number } {
-  let sink = 0;
-  // warm up
-  for (let i = 0; i < 20_000; i++) if (fn(lines[i % lines.length] as string, i % lines.length)) sink++;
-  let n = 0;
-  const start = process.hrtime.bigint();
-  const budget = BigInt(Math.round(seconds * 1e9));
-  let elapsed = 0n;
-  while (elapsed < budget) {
-    for (let i = 0; i < lines.length; i++) if (fn(lines[i] as string, i)) sink++;
-    n += lines.length;
-    elapsed = process.hrtime.bigint() - start;
-  }
-  if (sink < 0) console.log(sink);
-  const s = Number(elapsed) / 1e9;
-  return { name, eventsPerSecond: Math.round(n / s), nsPerEvent: Math.round((s * 1e9) / n) };
-}
-
 const lines = sampleLines(4096);
-const avgBytes = Math.round(lines.reduce((a, l) => a + Buffer.byteLength(l), 0) / lines.length);
+const ndjson = Buffer.from(`${lines.join('\n')}\n`);
+const avgBytes = Math.round(ndjson.length / lines.length);
 const parsed = lines.map((l) => JSON.parse(l) as unknown);
 const normalize = createNormalizer();
-const fastOk = parsed.map((p) => parseAlertFast(p, DEFAULT_EVENT_LIMITS));
+const validated = parsed.map((p) => parseAlertFast(p, DEFAULT_EVENT_LIMITS)!);
 
-const results = [
-  measure('JSON.parse', lines, (l) => JSON.parse(l)),
-  measure('JSON.parse + normalizeAlert', lines, (l) => normalize(JSON.parse(l))),
-  measure('JSON.parse + normalizeAlert + id', lines, (l) => normalize(JSON.parse(l)).id),
-  measure('normalizeAlert (pre-parsed)', lines, (_l, i) => normalize(parsed[i])),
-  measure('fast validator (pre-parsed)', lines, (_l, i) => parseAlertFast(parsed[i], DEFAULT_EVENT_LIMITS)),
-  measure('zod safeParse (pre-parsed)', lines, (_l, i) => FalcoAlertSchema.safeParse(parsed[i]).success),
-  measure('id hash (sha256, pre-validated)', lines, (_l, i) => {
-    const a = fastOk[i]!;
-    return eventId({ ...a, hostname: a.hostname ?? '', fields: a.output_fields });
-  }),
-];
-const parseRate = results[0]!.eventsPerSecond;
+/** Each case processes the whole sample once and returns how many events it handled. */
+const cases: Record<string, () => number> = {
+  'JSON.parse': () => {
+    for (const l of lines) JSON.parse(l);
+    return lines.length;
+  },
+  'JSON.parse + normalize': () => {
+    for (const l of lines) normalize(JSON.parse(l));
+    return lines.length;
+  },
+  'JSON.parse + normalize + id': () => {
+    for (const l of lines) if (normalize(JSON.parse(l)).id.length !== 32) throw new Error('bad id');
+    return lines.length;
+  },
+  'NDJSON bytes: toString + split + JSON.parse': () => {
+    const all = ndjson.toString('utf8').split('\n');
+    let n = 0;
+    for (const l of all) {
+      if (l.length === 0) continue;
+      JSON.parse(l);
+      n++;
+    }
+    return n;
+  },
+  'NDJSON bytes: parseNdjsonBuffer + normalize': () =>
+    parseNdjsonBuffer(ndjson, { decode: normalize }).length,
+  'normalize (pre-parsed)': () => {
+    for (const p of parsed) normalize(p);
+    return parsed.length;
+  },
+  'fast validator (pre-parsed)': () => {
+    for (const p of parsed) parseAlertFast(p, DEFAULT_EVENT_LIMITS);
+    return parsed.length;
+  },
+  'zod safeParse (pre-parsed)': () => {
+    for (const p of parsed) FalcoAlertSchema.safeParse(p);
+    return parsed.length;
+  },
+  'id: sha256 of canonical form': () => {
+    for (const a of validated) eventId({ ...a, hostname: a.hostname ?? '', fields: a.output_fields });
+    return validated.length;
+  },
+};
+
+function runFor(fn: () => number, seconds: number): number {
+  const budget = seconds * 1e9;
+  let events = 0;
+  const start = process.hrtime.bigint();
+  let elapsed = 0;
+  while (elapsed < budget) {
+    events += fn();
+    elapsed = Number(process.hrtime.bigint() - start);
+  }
+  return events / (elapsed / 1e9);
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+for (const fn of Object.values(cases)) runFor(fn, 0.2); // warm up every path
+const rates: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+const ratios: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+for (let r = 0; r < rounds; r++) {
+  const thisRound: Record<string, number> = {};
+  for (const [name, fn] of Object.entries(cases)) thisRound[name] = runFor(fn, secondsPerCase);
+  for (const name of Object.keys(cases)) {
+    rates[name]!.push(thisRound[name]!);
+    ratios[name]!.push(thisRound[name]! / thisRound['JSON.parse']!);
+  }
+}
+
 const report = {
   bench: 'normalize',
-  node: process.version,
   date: new Date().toISOString(),
+  node: process.version,
+  cpu: cpus()[0]?.model ?? 'unknown',
   avgEventBytes: avgBytes,
-  results: results.map((r) => ({
-    ...r,
-    relativeToJsonParse: Number((r.eventsPerSecond / parseRate).toFixed(3)),
-  })),
+  rounds,
+  secondsPerCase,
+  note: 'median over interleaved rounds; relativeToJsonParse is the median of per-round ratios',
+  results: Object.keys(cases).map((name) => {
+    const eps = median(rates[name]!);
+    return {
+      name,
+      eventsPerSecond: Math.round(eps),
+      nsPerEvent: Math.round(1e9 / eps),
+      relativeToJsonParse: Number(median(ratios[name]!).toFixed(3)),
+    };
+  }),
 };
+
 if (args.includes('--json')) console.log(JSON.stringify(report, null, 2));
 else {
-  console.log(`avg event ${avgBytes} bytes, node ${process.version}`);
+  console.log(`avg event ${avgBytes} bytes, ${report.node}, ${report.cpu}, median of ${rounds} rounds`);
   for (const r of report.results) {
     console.log(
-      `${r.name.padEnd(36)} ${String(r.eventsPerSecond).padStart(10)} ev/s ${String(r.nsPerEvent).padStart(6)} ns/ev  ${r.relativeToJsonParse}× JSON.parse`,
+      `${r.name.padEnd(46)} ${String(r.eventsPerSecond).padStart(9)} ev/s ${String(r.nsPerEvent).padStart(6)} ns/ev  ${r.relativeToJsonParse.toFixed(3)}× JSON.parse`,
     );
   }
 }
 if (args.includes('--write')) {
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('./results/normalize.json', import.meta.url), JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(new URL('./results/normalize.json', import.meta.url), `${JSON.stringify(report, null, 2)}\n`);
 }

@@ -6,6 +6,7 @@
  * `maxLineBytes` is reported as EVENT_TOO_LARGE without being buffered: its bytes
  * are skipped up to the next newline.
  */
+import { isUtf8 } from 'node:buffer';
 import { FalconerError, describeError, type ErrorCode } from '../errors.ts';
 import { DEFAULT_EVENT_LIMITS } from './limits.ts';
 import { truncateForMessage } from './truncate.ts';
@@ -47,6 +48,23 @@ function isBlank(bytes: Uint8Array): boolean {
     if (c !== 0x20 && c !== 0x09 && c !== CR) return false;
   }
   return true;
+}
+
+function isBlankText(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== CR) return false;
+  }
+  return true;
+}
+
+function tooLarge<T>(line: number, size: number, max: number): NdjsonRecord<T> {
+  return {
+    ok: false,
+    line,
+    code: 'EVENT_TOO_LARGE',
+    reason: `line of ${size} bytes exceeds the limit of ${max} bytes`,
+  };
 }
 
 /** JSON.parse, with its failure turned into a bounded EVENT_INVALID_JSON error. */
@@ -135,14 +153,83 @@ export class NdjsonSplitter<T = unknown> {
   push(chunk: Uint8Array): void {
     this.#bytes += chunk.length;
     let start = 0;
-    while (start <= chunk.length) {
-      const nl = chunk.indexOf(LF, start);
-      const end = nl === -1 ? chunk.length : nl;
-      this.#take(chunk, start, end);
-      if (nl === -1) return;
+    // The line in progress from earlier chunks, if this chunk ends it.
+    if (this.#pendingBytes > 0 || this.#skipped >= 0) {
+      const nl = chunk.indexOf(LF);
+      if (nl === -1) {
+        this.#take(chunk, 0, chunk.length);
+        return;
+      }
+      this.#take(chunk, 0, nl);
       this.#finishLine();
       start = nl + 1;
     }
+    // Lines wholly inside this chunk.
+    const last = chunk.lastIndexOf(LF);
+    if (last >= start) {
+      this.#completeLines(chunk, start, last);
+      start = last + 1;
+    }
+    // The unfinished tail.
+    this.#take(chunk, start, chunk.length);
+  }
+
+  /**
+   * The complete lines in chunk[start, end), end being a line break. Fast path: one
+   * UTF-8 check and one decode for the whole region, then lines are cut from the
+   * string (the same result as line by line, at a fraction of the cost).
+   */
+  #completeLines(chunk: Uint8Array, start: number, end: number): void {
+    const region = chunk.subarray(start, end);
+    if (this.#keepBytes || !isUtf8(region)) {
+      let at = start;
+      while (at <= end) {
+        const nl = chunk.indexOf(LF, at);
+        this.#take(chunk, at, nl);
+        this.#finishLine();
+        at = nl + 1;
+      }
+      return;
+    }
+    const text = Buffer.from(region.buffer, region.byteOffset, region.length).toString('utf8');
+    let at = 0;
+    for (;;) {
+      const nl = text.indexOf('\n', at);
+      this.#textLine(nl === -1 ? text.slice(at) : text.slice(at, nl));
+      if (nl === -1) return;
+      at = nl + 1;
+    }
+  }
+
+  /** One complete, valid UTF-8 line as text: the same checks, in the same order, as #finishLine. */
+  #textLine(raw: string): void {
+    const line = ++this.#line;
+    const max = this.#maxLineBytes;
+    // UTF-16 length ≤ UTF-8 length ≤ 3 × UTF-16 length: count bytes only when it matters.
+    if (raw.length * 3 > max + 1) {
+      const rawBytes = Buffer.byteLength(raw);
+      if (rawBytes > max + 1) return this.#emit(tooLarge(line, rawBytes, max));
+    }
+    if (raw.length === 0) return;
+    const text = raw.charCodeAt(raw.length - 1) === CR ? raw.slice(0, -1) : raw;
+    if (text.length * 3 > max) {
+      const bytes = Buffer.byteLength(text);
+      if (bytes > max) return this.#emit(tooLarge(line, bytes, max));
+    }
+    if (text.length === 0 || (text.charCodeAt(0) <= 0x20 && isBlankText(text))) return;
+    let record: NdjsonRecord<T>;
+    try {
+      // TextDecoder drops a leading byte order mark; so does this path.
+      const value = parseJsonText(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+      record = {
+        ok: true,
+        line,
+        event: this.#decode === undefined ? (value as T) : this.#decode(value, line),
+      };
+    } catch (err) {
+      record = toErrorRecord(line, err);
+    }
+    this.#emit(record);
   }
 
   /** Flushes the last line when the input does not end with a newline. */
@@ -175,13 +262,7 @@ export class NdjsonSplitter<T = unknown> {
     if (this.#skipped >= 0) {
       const size = this.#skipped;
       this.#skipped = -1;
-      this.#emit({
-        ok: false,
-        line,
-        code: 'EVENT_TOO_LARGE',
-        reason: `line of ${size} bytes exceeds the limit of ${this.#maxLineBytes} bytes`,
-      });
-      return;
+      return this.#emit(tooLarge(line, size, this.#maxLineBytes));
     }
     const parts = this.#pending;
     let bytes: Uint8Array;
@@ -191,15 +272,8 @@ export class NdjsonSplitter<T = unknown> {
     this.#pending = [];
     this.#pendingBytes = 0;
     if (bytes[bytes.length - 1] === CR) bytes = bytes.subarray(0, bytes.length - 1);
-    if (bytes.length > this.#maxLineBytes) {
-      this.#emit({
-        ok: false,
-        line,
-        code: 'EVENT_TOO_LARGE',
-        reason: `line of ${bytes.length} bytes exceeds the limit of ${this.#maxLineBytes} bytes`,
-      });
-      return;
-    }
+    if (bytes.length > this.#maxLineBytes)
+      return this.#emit(tooLarge(line, bytes.length, this.#maxLineBytes));
     if (bytes.length === 0 || ((bytes[0] as number) <= 0x20 && isBlank(bytes))) return;
     let record: NdjsonRecord<T>;
     try {

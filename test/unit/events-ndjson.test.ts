@@ -136,7 +136,12 @@ function chunked(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
   return out;
 }
 
+const nearLimit = fc
+  .tuple(fc.integer({ min: 15, max: 35 }), fc.constantFrom('a', 'é', '€', '😀'), fc.boolean())
+  .map(([n, ch, bom]) => b(`${bom ? '\uFEFF' : ''}"${ch.repeat(n)}"`));
 const lineBytes = fc.oneof(
+  nearLimit,
+  fc.constantFrom(b('\uFEFF'), b('\r'), b(' \t\r'), b('\uFEFF{"a":1}'), Buffer.from([0xef, 0xbb])),
   fc.uint8Array({ maxLength: 40 }),
   fc.jsonValue().map((v) => b(JSON.stringify(v) ?? 'null')),
   fc.constant(b(JSON.stringify(terminalShellAlert()))),
@@ -170,6 +175,23 @@ test('property: random bytes never throw, numbering is increasing, chunking does
       },
     ),
     { numRuns: 1500 },
+  );
+});
+
+test('property: the whole-region fast path gives exactly what the line-by-line path gives', () => {
+  const strip = (rs: NdjsonRecord<unknown>[]): unknown[] =>
+    rs.map((r) => {
+      if (!r.ok) return r;
+      const { bytes: _bytes, ...rest } = r;
+      return rest;
+    });
+  fc.assert(
+    fc.property(fc.oneof(document, fc.uint8Array({ maxLength: 300 })), (bytes) => {
+      const fast = parseNdjsonBuffer(bytes, { maxLineBytes: 64 });
+      const slow = parseNdjsonBuffer(bytes, { maxLineBytes: 64, keepBytes: true });
+      assert.deepStrictEqual(strip(fast), strip(slow));
+    }),
+    { numRuns: 3000 },
   );
 });
 
