@@ -37,7 +37,7 @@ export const ConfigSchema = z
     bus: z
       .object({
         kind: z.string().min(1).default('embedded'),
-        capacity: z.number().int().positive().default(100_000),
+        capacity: z.number().int().positive().default(20_000),
       })
       .prefault({}),
     gate: z

@@ -1,0 +1,147 @@
+/**
+ * Resident memory of the detect service across a long replay (not a test):
+ * starts `falconer up` as a child process, replays a generated scenario of
+ * --events alerts (default 10 million) into its HTTP ingest, and samples the
+ * child's RSS from /proc. Memory must stay flat (bounded sketches, capped maps,
+ * evicted signals) and under 300 MB.
+ *   node --import tsx bench/memory.ts [--events N] [--write]
+ */
+import { spawn } from 'node:child_process';
+import { execSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHttpTarget } from '../src/ingest/http-target.ts';
+import { replayStream } from '../src/ingest/replay.ts';
+import { generateScenario } from '../src/scenario/generate.ts';
+
+const args = process.argv.slice(2);
+const flag = (name: string, fallback: number): number => {
+  const i = args.indexOf(name);
+  const v = i === -1 ? NaN : Number(args[i + 1]);
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+};
+const total = flag('--events', 10_000_000);
+const RATE = 2000;
+const LIMIT_MB = 300;
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+async function* lines(): AsyncGenerator<string> {
+  const minutes = Math.ceil(total / RATE / 60) + 5;
+  let n = 0;
+  let chunk: string[] = [];
+  for (const { alert } of generateScenario({ seed: 5, minutes, rate: RATE })) {
+    chunk.push(JSON.stringify(alert));
+    n += 1;
+    if (chunk.length === 1000 || n === total) {
+      yield `${chunk.join('\n')}\n`;
+      chunk = [];
+    }
+    if (n === total) return;
+  }
+}
+
+async function metricValue(url: string, name: string): Promise<number> {
+  const text = await (await fetch(url)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'falconer-mem-'));
+const child = spawn(process.execPath, ['bin/falconer.js', 'up', '--port', '0', '--data-dir', dataDir], {
+  env: {
+    ...process.env,
+    FALCONER_LOG_LEVEL: 'warn',
+    FALCONER_INGEST_RATE_LIMIT_EVENTS_PER_SECOND: '10000000',
+    FALCONER_INGEST_RATE_LIMIT_BURST: '10000000',
+    FALCONER_INGEST_RATE_LIMIT_PER_CLIENT_EVENTS_PER_SECOND: '10000000',
+    FALCONER_INGEST_RATE_LIMIT_PER_CLIENT_BURST: '10000000',
+  },
+  stdio: ['ignore', 'ignore', 'pipe'],
+});
+const ingestUrl = await new Promise<string>((resolve, reject) => {
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+    const m = /ingest (http:\/\/\S+\/events)/.exec(err);
+    if (m?.[1]) resolve(m[1]);
+  });
+  child.once('exit', (code) => reject(new Error(`falconer up exited with ${code}: ${err.slice(-2000)}`)));
+});
+const pid = child.pid as number;
+const metricsUrl = ingestUrl.replace(/\/events$/, '/metrics');
+const samples: { events: number; seconds: number; rssMb: number }[] = [];
+const started = Date.now();
+let sent = 0;
+const sampler = setInterval(() => {
+  samples.push({
+    events: sent,
+    seconds: (Date.now() - started) / 1000,
+    rssMb: Number(rssMb(pid).toFixed(1)),
+  });
+}, 2000);
+const loadStart = loadavg();
+const summary = await replayStream(lines(), createHttpTarget({ url: ingestUrl }), {
+  batch: 1000,
+  onProgress: (p) => (sent = p.sent),
+  progressIntervalMs: 500,
+});
+// Wait until the gate has taken every event the ingest accepted.
+const received = await metricValue(metricsUrl, 'falconer_events_received_total');
+for (let i = 0; i < 600; i++) {
+  const gated =
+    (await metricValue(metricsUrl, 'falconer_events_scored_total')) +
+    (await metricValue(metricsUrl, 'falconer_gate_warmup_events_total'));
+  if (gated >= summary.accepted) break;
+  await new Promise((r) => setTimeout(r, 1000));
+}
+clearInterval(sampler);
+const finalRss = rssMb(pid);
+samples.push({ events: sent, seconds: (Date.now() - started) / 1000, rssMb: Number(finalRss.toFixed(1)) });
+child.kill('SIGTERM');
+await new Promise((r) => child.once('exit', r));
+rmSync(dataDir, { recursive: true, force: true });
+
+const afterWarm = samples.filter((s) => s.events >= total * 0.1);
+const firstSteady = afterWarm[0]?.rssMb ?? finalRss;
+const maxRss = Math.max(...samples.map((s) => s.rssMb));
+const steadyMax = Math.max(...afterWarm.map((s) => s.rssMb), finalRss);
+const growthMb = steadyMax - firstSteady;
+const result = {
+  benchmark: 'memory',
+  description:
+    'RSS of `falconer up` (ingest → bus → gate) while a generated scenario is replayed into its HTTP ingest',
+  events: summary.events,
+  accepted: summary.accepted,
+  rejected: summary.rejected,
+  receivedByIngest: received,
+  seconds: Number(((Date.now() - started) / 1000).toFixed(1)),
+  eventsPerSecond: Math.round(summary.eventsPerSecond),
+  rssMb: {
+    max: maxRss,
+    atTenPercent: firstSteady,
+    maxAfterTenPercent: steadyMax,
+    growthAfterTenPercent: Number(growthMb.toFixed(1)),
+    final: Number(finalRss.toFixed(1)),
+  },
+  targets: { underLimit: maxRss < LIMIT_MB, limitMb: LIMIT_MB, flat: growthMb < 50, flatToleranceMb: 50 },
+  samples: samples.filter((_, i) => i % Math.max(1, Math.floor(samples.length / 60)) === 0),
+  machine: {
+    node: process.version,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    loadAverageStart: loadStart.map((x) => Number(x.toFixed(2))),
+  },
+  date: new Date().toISOString(),
+  commit: execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim(),
+};
+console.log(JSON.stringify({ ...result, samples: `${result.samples.length} samples` }, null, 2));
+if (args.includes('--write')) {
+  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+  writeFileSync(new URL('./results/memory.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
+}
