@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createNormalizer } from '../../src/events/normalize.ts';
 import { PRIORITIES } from '../../src/events/types.ts';
-import { RULES, RULE_IDS, SYSCALL_APPEND_OUTPUT } from '../../src/scenario/catalog.ts';
+import { RULES, RULE_IDS, SYSCALL_APPEND_OUTPUT, type CatalogRule } from '../../src/scenario/catalog.ts';
 import { fieldText } from '../../src/scenario/format.ts';
 import { generateScenario, scenarioAttacks } from '../../src/scenario/generate.ts';
 import { defaultStart } from '../../src/scenario/options.ts';
@@ -17,7 +17,7 @@ import { alertLine, labelLine } from '../../src/scenario/serialize.ts';
 import { ATTACK_KINDS, type ScenarioEvent, type ScenarioOptions } from '../../src/scenario/types.ts';
 import { isFalconerError } from '../../src/errors.ts';
 
-const RULE_BY_NAME = new Map(RULE_IDS.map((id) => [RULES[id].name, RULES[id]]));
+const RULE_BY_NAME = new Map<string, CatalogRule>(RULE_IDS.map((id) => [RULES[id].name, RULES[id]]));
 
 function digest(opts: ScenarioOptions): { hash: string; lines: number } {
   const h = createHash('sha256');
