@@ -29,10 +29,12 @@ test('writes alerts, aligned labels and the attack manifest, and prints a one-li
   const r = falconer(['scenario', 'generate', '--seed', '9', '--minutes', '6', '--rate', '15', '--out', out]);
   assert.equal(r.status, 0, r.stderr);
   const alerts = lines(readFileSync(out, 'utf8')).map((l) => JSON.parse(l) as FalcoAlertJson);
-  const labels = lines(readFileSync(join(dir, 'scn.labels.ndjson'), 'utf8')).map(
+  const labels = lines(readFileSync(join(dir, 'scn.ndjson.labels.ndjson'), 'utf8')).map(
     (l) => JSON.parse(l) as ScenarioLabel,
   );
-  const attacks = JSON.parse(readFileSync(join(dir, 'scn.attacks.json'), 'utf8')) as AttackManifestEntry[];
+  const attacks = JSON.parse(
+    readFileSync(join(dir, 'scn.ndjson.attacks.json'), 'utf8'),
+  ) as AttackManifestEntry[];
   assert.ok(alerts.length > 3000, `${alerts.length} alerts`);
   assert.equal(labels.length, alerts.length);
   labels.forEach((l, i) => assert.equal(l.line, i + 1));
@@ -50,7 +52,7 @@ test('writes alerts, aligned labels and the attack manifest, and prints a one-li
     summary[0]!,
     new RegExp(`scenario seed=9 .* ${alerts.length} events, 6 attacks \\(reverse_shell 1, cryptominer 1, `),
   );
-  assert.match(summary[0]!, /scn\.labels\.ndjson, .*scn\.attacks\.json$/);
+  assert.match(summary[0]!, /scn\.ndjson\.labels\.ndjson, .*scn\.ndjson\.attacks\.json$/);
 });
 
 test('stdout mode: pure alerts on stdout, labels only where --labels says, same bytes as the file mode', (t) => {
@@ -75,7 +77,7 @@ test('stdout mode: pure alerts on stdout, labels only where --labels says, same 
   assert.equal(viaStdout.stdout, readFileSync(join(dir, 'a.ndjson'), 'utf8'));
   assert.equal(
     readFileSync(join(dir, 'l.ndjson'), 'utf8'),
-    readFileSync(join(dir, 'a.labels.ndjson'), 'utf8'),
+    readFileSync(join(dir, 'a.ndjson.labels.ndjson'), 'utf8'),
   );
   assert.ok(!existsSync(join(PROJECT_ROOT, '-.labels.ndjson')));
   assert.match(viaStdout.stderr, /-> stdout, .*l\.ndjson\n$/);

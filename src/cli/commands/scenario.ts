@@ -4,10 +4,10 @@
  *
  * Files: the alerts (pure Falco JSON, one per line), the labels (one per alert
  * line, same order) and the attack manifest. With --out FILE the labels and
- * manifest default to FILE's name with .labels.ndjson / .attacks.json (a .ndjson
- * or .jsonl extension is replaced); with --out - (stdout, the default) they are
- * written only where --labels / --attacks say, so the alert stream stays pure
- * and nothing lands in the working directory unasked.
+ * manifest default to FILE.labels.ndjson and FILE.attacks.json (where
+ * `falconer gate eval --events FILE` looks for them); with --out - (stdout, the
+ * default) they are written only where --labels / --attacks say, so the alert
+ * stream stays pure and nothing lands in the working directory unasked.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -41,10 +41,9 @@ export interface ScenarioGenerateResult extends ScenarioWriteSummary {
   files: { alerts: string; labels: string | null; attacks: string | null };
 }
 
-/** Sidecar path next to the alerts file: scenario.ndjson → scenario.labels.ndjson. */
+/** Sidecar path next to the alerts file: scn.ndjson → scn.ndjson.labels.ndjson. */
 export function sidecarPath(out: string, suffix: string): string {
-  const base = out.replace(/\.(ndjson|jsonl)$/i, '');
-  return `${base}${suffix}`;
+  return `${out}${suffix}`;
 }
 
 function parseInteger(value: string): number {
