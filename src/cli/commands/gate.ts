@@ -9,11 +9,15 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { FalconerError } from '../../errors.ts';
 import { loadNumericCsv } from '../../gate/csv.ts';
 import { evaluateTable } from '../../gate/eval-csv.ts';
+import { evaluateEventFile } from '../../gate/eval-events-file.ts';
 import type { IsolationForestParams } from '../../gate/iforest.ts';
 import type { CommandRegistrar } from '../registry.ts';
 
 export interface GateEvalOptions {
   csv?: string;
+  events?: string;
+  labels?: string;
+  forwardRate?: number;
   label: string;
   seed: number;
   trees: number;
@@ -38,7 +42,27 @@ const EVAL_MODES: EvalMode[] = [
       return evaluateTable(table, forest);
     },
   },
+  {
+    option: 'events',
+    async run(opts, forest) {
+      return evaluateEventFile(opts.events!, {
+        ...(opts.labels !== undefined ? { labels: opts.labels } : {}),
+        gate: {
+          forest: { trees: forest.trees, sampleSize: forest.sampleSize },
+          ...(forest.seed !== undefined ? { seed: forest.seed } : {}),
+          ...(opts.forwardRate !== undefined ? { forwardRate: opts.forwardRate } : {}),
+        },
+      });
+    },
+  },
 ];
+
+function rate(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n > 0 && n <= 0.5))
+    throw new InvalidArgumentError('expected a forward rate in (0, 0.5]');
+  return n;
+}
 
 function integer(min: number) {
   return (value: string): number => {
@@ -82,6 +106,12 @@ export const registerGateCommands: CommandRegistrar = (program: Command) => {
     .command('eval')
     .description('Train unsupervised on a labelled input (labels withheld) and report the AUC and timings')
     .option('--csv <file>', 'numeric CSV with a header line and a 0/1 label column')
+    .option(
+      '--events <file>',
+      'NDJSON Falco alerts, run through the online gate (featurizer, warm-up, retraining)',
+    )
+    .option('--labels <file>', 'labels sidecar of --events (default FILE.labels.ndjson when present)')
+    .option('--forward-rate <r>', 'target forward rate of the gate for --events (default 0.005)', rate)
     .option('--label <name>', 'label column of the CSV (1 = anomaly)', 'label')
     .option('--seed <n>', 'RNG seed', integer(Number.MIN_SAFE_INTEGER), 1)
     .option('--trees <t>', 'number of trees', integer(1), 100)

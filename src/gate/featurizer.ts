@@ -1,0 +1,420 @@
+/**
+ * NormalizedEvent → fixed-length Float64Array in which rare behaviour stands
+ * out. Every feature is documented, with the reason it is there, in
+ * docs/features.md; the names and their order are the versioned
+ * FEATURE_SCHEMA that every model file carries.
+ *
+ * Score-then-learn: each event is featurized against the state *before* it,
+ * then counted, so the first occurrence of something is as rare as it gets.
+ * State is one decayed count-min sketch (fixed size) and a capped cache of
+ * workload owners: memory is bounded whatever the rate or the cardinality.
+ */
+import { FalconerError } from '../errors.ts';
+import type { NormalizedEvent, Workload } from '../events/types.ts';
+import { ADDRESS_CLASS_INDEX, extractPeer } from './address.ts';
+import { hashInt, hashRange, hashString, salt } from './hash.ts';
+import { ownerKey } from './owner.ts';
+import { DecayedCountMinSketch } from './sketch.ts';
+import { shannonEntropy } from './text-stats.ts';
+
+export const FEATURE_NAMES = Object.freeze([
+  'rule_rarity',
+  'process_rarity',
+  'lineage_rarity',
+  'image_process_rarity',
+  'dest_port_rarity',
+  'dest_class_rarity',
+  'path_prefix_rarity',
+  'user_rarity',
+  'priority_severity',
+  'off_hours',
+  'cmdline_length',
+  'cmdline_entropy',
+  'owner_rule_novelty',
+  'owner_process_novelty',
+  'owner_lineage_novelty',
+  'owner_dest_novelty',
+] as const);
+
+export type FeatureName = (typeof FEATURE_NAMES)[number];
+
+/** Bump the version whenever a feature's meaning, order or scale changes: old models are then refused. */
+export const FEATURE_SCHEMA: { readonly schemaVersion: string; readonly names: readonly string[] } =
+  Object.freeze({
+    schemaVersion: 'falconer.features/2',
+    names: FEATURE_NAMES,
+  });
+
+export const FEATURE_COUNT = FEATURE_NAMES.length;
+
+const F = Object.fromEntries(FEATURE_NAMES.map((n, i) => [n, i])) as Record<FeatureName, number>;
+
+export interface FeaturizerOptions {
+  /** Half-life of every decayed count, in event-time ms (default 12 h). */
+  halfLifeMs?: number;
+  /** Count-min sketch cells per row, a power of two (default 2^16). */
+  sketchWidth?: number;
+  /** Count-min sketch rows (default 4). */
+  sketchDepth?: number;
+  /** Workload → owner entries cached (default 4096); the cache is cleared when full. */
+  ownerCacheSize?: number;
+  /** Office hours [start, end) in local hours, Monday to Friday (default 8–18). */
+  officeHours?: { startHour: number; endHour: number };
+  /** Local time = UTC + this offset, for office hours (default 0). */
+  utcOffsetMinutes?: number;
+}
+
+export const DEFAULT_FEATURIZER_OPTIONS: Readonly<Required<FeaturizerOptions>> = Object.freeze({
+  halfLifeMs: 12 * 3600 * 1000,
+  sketchWidth: 1 << 16,
+  sketchDepth: 4,
+  ownerCacheSize: 4096,
+  officeHours: Object.freeze({ startHour: 8, endHour: 18 }),
+  utcOffsetMinutes: 0,
+});
+
+/** Workload keys longer than this are not cached (their owner is recomputed), which bounds the cache's bytes. */
+export const MAX_CACHED_KEY_LENGTH = 256;
+/** Estimated bytes per owner-cache entry besides the key's characters (Map slot, string header, number). */
+const OWNER_ENTRY_OVERHEAD = 80;
+
+// Exact decayed totals: how many events carried each categorical feature (the rarity denominators).
+const T_RULE = 0;
+const T_PROCESS = 1;
+const T_LINEAGE = 2;
+const T_IMAGE_PROCESS = 3;
+const T_PORT = 4;
+const T_CLASS = 5;
+const T_PATH = 6;
+const T_USER = 7;
+const TOTALS = 8;
+
+const S_RULE = salt('rule');
+const S_PROCESS = salt('process');
+const S_LINEAGE = salt('lineage');
+const S_IMAGE_PROCESS = salt('image→process');
+const S_PORT = salt('dest.port');
+const S_CLASS = salt('dest.class');
+const S_PATH = salt('path.prefix');
+const S_USER = salt('user');
+const S_OWNER = salt('owner');
+const S_OWNER_TOTAL = salt('owner.total');
+const S_OWNER_RULE = salt('owner.rule');
+const S_OWNER_PROCESS = salt('owner.process');
+const S_OWNER_LINEAGE = salt('owner.lineage');
+const S_OWNER_DEST = salt('owner.dest');
+const ARROW = hashString('→');
+
+const MS_PER_HOUR = 3_600_000;
+const MS_PER_DAY = 24 * MS_PER_HOUR;
+/** Path components kept in a file-path prefix: /var/run/secrets, /etc/shadow, /proc/#/environ. */
+const PATH_COMPONENTS = 3;
+
+type Fields = NormalizedEvent['fields'];
+
+/** A usable string field: Falco writes null, "" or "<NA>" for a field without value. */
+function text(fields: Fields, key: string): string | undefined {
+  const v = fields[key];
+  if (typeof v !== 'string' || v.length === 0 || v === '<NA>') return undefined;
+  return v;
+}
+
+/** Image without tag or digest, so that a new release of the same image keeps its baseline. */
+function hashImageRepo(image: string, seed: number): number {
+  const slash = image.lastIndexOf('/');
+  let end = image.indexOf('@', slash + 1);
+  if (end < 0) end = image.indexOf(':', slash + 1);
+  if (end < 0) end = image.length;
+  return hashRange(image, 0, end, seed);
+}
+
+/**
+ * Hash of the first PATH_COMPONENTS components of an absolute path; components
+ * made only of digits (pids, fds) become '#', so /proc/4242/environ and
+ * /proc/17/environ are one prefix rather than a spray of unique ones.
+ */
+function hashPathPrefix(path: string, seed: number): number {
+  let h = seed;
+  let components = 0;
+  let i = 0;
+  const n = path.length;
+  while (i < n && components < PATH_COMPONENTS) {
+    while (i < n && path.charCodeAt(i) === 47 /* / */) i++;
+    if (i >= n) break;
+    const start = i;
+    let digitsOnly = true;
+    while (i < n && path.charCodeAt(i) !== 47) {
+      const c = path.charCodeAt(i);
+      if (c < 48 || c > 57) digitsOnly = false;
+      i++;
+    }
+    h = hashInt(0x2f, h);
+    h = digitsOnly ? hashInt(0x23, h) : hashRange(path, start, i, h);
+    components++;
+  }
+  return h;
+}
+
+/** Rarity of a value whose decayed count is `count` among `total` events: −ln of its smoothed frequency. */
+function rarity(total: number, count: number): number {
+  return Math.log((total + 1) / (count + 1));
+}
+
+export class Featurizer {
+  readonly options: Readonly<Required<FeaturizerOptions>>;
+  readonly dimensions = FEATURE_COUNT;
+  private readonly sketch: DecayedCountMinSketch;
+  private readonly owners = new Map<string, number>();
+  private ownerKeyChars = 0;
+  private readonly buffer = new Float64Array(FEATURE_COUNT);
+  // Keys of the current event, learnt after it has been featurized.
+  private readonly pendingKeys = new Float64Array(16);
+  private readonly pendingScaled = new Float64Array(16);
+  private nPending = 0;
+  private readonly pendingTotals = new Int32Array(TOTALS);
+  private learned = 0;
+  private readonly offsetMs: number;
+
+  constructor(options: FeaturizerOptions = {}) {
+    const opts = { ...DEFAULT_FEATURIZER_OPTIONS, ...stripUndefined(options) };
+    if (!Number.isInteger(opts.ownerCacheSize) || opts.ownerCacheSize < 1) {
+      throw new FalconerError('CONFIG_INVALID', 'ownerCacheSize must be a positive integer', {
+        ownerCacheSize: opts.ownerCacheSize,
+      });
+    }
+    const { startHour, endHour } = opts.officeHours;
+    if (!(startHour >= 0 && startHour < endHour && endHour <= 24)) {
+      throw new FalconerError('CONFIG_INVALID', 'office hours must satisfy 0 <= startHour < endHour <= 24', {
+        startHour,
+        endHour,
+      });
+    }
+    if (!Number.isInteger(opts.utcOffsetMinutes) || Math.abs(opts.utcOffsetMinutes) > 14 * 60) {
+      throw new FalconerError('CONFIG_INVALID', 'utcOffsetMinutes must be an integer within ±840', {
+        utcOffsetMinutes: opts.utcOffsetMinutes,
+      });
+    }
+    this.offsetMs = opts.utcOffsetMinutes * 60_000;
+    this.options = Object.freeze(opts);
+    this.sketch = new DecayedCountMinSketch({
+      width: opts.sketchWidth,
+      depth: opts.sketchDepth,
+      halfLifeMs: opts.halfLifeMs,
+      totals: TOTALS,
+    });
+  }
+
+  /** Events learnt so far. */
+  get eventsLearned(): number {
+    return this.learned;
+  }
+
+  /** Estimated bytes of state now (sketch + owner cache). */
+  stateBytes(): number {
+    return this.sketch.bytes + this.owners.size * OWNER_ENTRY_OVERHEAD + this.ownerKeyChars * 2;
+  }
+
+  /** The most stateBytes() can ever be with these options: the documented memory bound. */
+  get maxStateBytes(): number {
+    return (
+      this.sketch.bytes + this.options.ownerCacheSize * (OWNER_ENTRY_OVERHEAD + MAX_CACHED_KEY_LENGTH * 2)
+    );
+  }
+
+  /** Owner cache entries (bounded by ownerCacheSize). */
+  get ownerCacheEntries(): number {
+    return this.owners.size;
+  }
+
+  /**
+   * Features of `ev` against the state before it, written into `out` (by
+   * default a buffer owned by the featurizer and overwritten by the next
+   * call: copy it to keep it). With `learn` (default) the event is then counted.
+   */
+  featurize(ev: NormalizedEvent, out: Float64Array = this.buffer, learn = true): Float64Array {
+    if (out.length < FEATURE_COUNT) {
+      throw new FalconerError('USAGE', 'feature buffer is shorter than the feature schema', {
+        length: out.length,
+        expected: FEATURE_COUNT,
+      });
+    }
+    const sketch = this.sketch;
+    const fields = ev.fields;
+    const clock = sketch.clockMs;
+    const timeMs = Number.isFinite(ev.timeMs) ? ev.timeMs : Number.isFinite(clock) ? clock : 0;
+    const weight = sketch.advance(timeMs);
+    const pendingTotals = this.pendingTotals;
+    let nTotals = 0;
+
+    const owner = this.ownerHash(ev.workload);
+    const ownerTotalKey = hashInt(owner, S_OWNER_TOTAL);
+    this.nPending = 0;
+    const ownerTotal = this.read(ownerTotalKey);
+
+    // Rule: globally and for this owner.
+    const ruleKey = hashString(ev.rule, S_RULE);
+    out[F.rule_rarity] = rarity(sketch.total(T_RULE), this.read(ruleKey));
+    pendingTotals[nTotals++] = T_RULE;
+    const ownerRuleKey = hashInt(owner, hashInt(ruleKey, S_OWNER_RULE));
+    out[F.owner_rule_novelty] = rarity(ownerTotal, this.read(ownerRuleKey));
+
+    // Process (syscall) or API action (k8s_audit: verb + resource), its parent / actor, its image.
+    let processHash = -1;
+    let parentHash = -1;
+    const procName = text(fields, 'proc.name');
+    if (procName !== undefined) {
+      processHash = hashString(procName);
+      const pname = text(fields, 'proc.pname');
+      parentHash = pname === undefined ? 0 : hashString(pname);
+    } else {
+      const verb = text(fields, 'ka.verb');
+      if (verb !== undefined) {
+        const resource = text(fields, 'ka.target.resource') ?? '';
+        const sub = text(fields, 'ka.target.subresource') ?? '';
+        processHash = hashString(sub, hashInt(0x2f, hashString(resource, hashInt(0x20, hashString(verb)))));
+        const actor = text(fields, 'ka.user.name');
+        parentHash = actor === undefined ? 0 : hashString(actor);
+      }
+    }
+    if (processHash >= 0) {
+      const processKey = hashInt(processHash, S_PROCESS);
+      out[F.process_rarity] = rarity(sketch.total(T_PROCESS), this.read(processKey));
+      pendingTotals[nTotals++] = T_PROCESS;
+      const lineageKey = hashInt(processHash, hashInt(ARROW, hashInt(parentHash, S_LINEAGE)));
+      out[F.lineage_rarity] = rarity(sketch.total(T_LINEAGE), this.read(lineageKey));
+      pendingTotals[nTotals++] = T_LINEAGE;
+      const ownerProcessKey = hashInt(owner, hashInt(processKey, S_OWNER_PROCESS));
+      out[F.owner_process_novelty] = rarity(ownerTotal, this.read(ownerProcessKey));
+      const ownerLineageKey = hashInt(owner, hashInt(lineageKey, S_OWNER_LINEAGE));
+      out[F.owner_lineage_novelty] = rarity(ownerTotal, this.read(ownerLineageKey));
+      const image = ev.workload.image ?? text(fields, 'container.image.repository');
+      if (image !== undefined) {
+        const imageProcessKey = hashInt(processHash, hashImageRepo(image, S_IMAGE_PROCESS));
+        out[F.image_process_rarity] = rarity(sketch.total(T_IMAGE_PROCESS), this.read(imageProcessKey));
+        pendingTotals[nTotals++] = T_IMAGE_PROCESS;
+      } else {
+        out[F.image_process_rarity] = 0;
+      }
+    } else {
+      out[F.process_rarity] = 0;
+      out[F.lineage_rarity] = 0;
+      out[F.owner_process_novelty] = 0;
+      out[F.owner_lineage_novelty] = 0;
+      out[F.image_process_rarity] = 0;
+    }
+
+    // Network peer: port and address class, globally; the (class, port) pair for this owner.
+    const peer = extractPeer(fields);
+    if (peer !== undefined) {
+      const cls = ADDRESS_CLASS_INDEX[peer.cls];
+      const portKey = hashInt(peer.port, S_PORT);
+      const classKey = hashInt(cls, S_CLASS);
+      out[F.dest_port_rarity] = rarity(sketch.total(T_PORT), this.read(portKey));
+      out[F.dest_class_rarity] = rarity(sketch.total(T_CLASS), this.read(classKey));
+      const ownerDestKey = hashInt(owner, hashInt(peer.port, hashInt(cls, S_OWNER_DEST)));
+      out[F.owner_dest_novelty] = rarity(ownerTotal, this.read(ownerDestKey));
+      pendingTotals[nTotals++] = T_PORT;
+      pendingTotals[nTotals++] = T_CLASS;
+    } else {
+      out[F.dest_port_rarity] = 0;
+      out[F.dest_class_rarity] = 0;
+      out[F.owner_dest_novelty] = 0;
+    }
+
+    // File-path prefix.
+    let path = text(fields, 'fd.name');
+    if (path === undefined || path.charCodeAt(0) !== 47) path = text(fields, 'fs.path.name');
+    if (path !== undefined && path.charCodeAt(0) === 47) {
+      const pathKey = hashPathPrefix(path, S_PATH);
+      out[F.path_prefix_rarity] = rarity(sketch.total(T_PATH), this.read(pathKey));
+      pendingTotals[nTotals++] = T_PATH;
+    } else {
+      out[F.path_prefix_rarity] = 0;
+    }
+
+    // User (container user, or the API user for k8s_audit).
+    const user = text(fields, 'user.name') ?? text(fields, 'ka.user.name');
+    if (user !== undefined) {
+      const userKey = hashString(user, S_USER);
+      out[F.user_rarity] = rarity(sketch.total(T_USER), this.read(userKey));
+      pendingTotals[nTotals++] = T_USER;
+    } else {
+      out[F.user_rarity] = 0;
+    }
+
+    // Falco's own judgement, most severe highest.
+    const level = ev.priorityLevel;
+    out[F.priority_severity] = Number.isInteger(level) && level >= 0 && level <= 7 ? 7 - level : 0;
+
+    // Outside office hours (piecewise constant on purpose: see docs/features.md).
+    out[F.off_hours] = this.isOffHours(timeMs) ? 1 : 0;
+
+    // Command line: payloads (base64, one-liners) are long and dense.
+    const cmdline = text(fields, 'proc.cmdline');
+    if (cmdline !== undefined) {
+      out[F.cmdline_length] = Math.log2(1 + cmdline.length);
+      out[F.cmdline_entropy] = shannonEntropy(cmdline);
+    } else {
+      out[F.cmdline_length] = 0;
+      out[F.cmdline_entropy] = 0;
+    }
+
+    if (learn) {
+      const keys = this.pendingKeys;
+      const scaled = this.pendingScaled;
+      for (let i = 0; i < this.nPending; i++) sketch.add(keys[i]!, weight, scaled[i]!);
+      for (let i = 0; i < nTotals; i++) sketch.addTotal(pendingTotals[i]!, weight);
+      this.learned++;
+    }
+    return out;
+  }
+
+  private isOffHours(timeMs: number): boolean {
+    const local = timeMs + this.offsetMs;
+    const day = Math.floor(local / MS_PER_DAY);
+    // 1970-01-01 was a Thursday: (day + 4) % 7 gives 0 = Sunday … 6 = Saturday.
+    const weekday = (((day + 4) % 7) + 7) % 7;
+    if (weekday === 0 || weekday === 6) return true;
+    const hour = (local - day * MS_PER_DAY) / MS_PER_HOUR;
+    return hour < this.options.officeHours.startHour || hour >= this.options.officeHours.endHour;
+  }
+
+  /** Decayed count of a key now; remembers the key (and its stored value) to learn it after featurizing. */
+  private read(key: number): number {
+    const scaled = this.sketch.scaledCount(key);
+    const i = this.nPending++;
+    this.pendingKeys[i] = key;
+    this.pendingScaled[i] = scaled;
+    return scaled * this.sketch.scale;
+  }
+
+  /** Forgets everything learnt (the owner cache too). */
+  reset(): void {
+    this.sketch.clear();
+    this.owners.clear();
+    this.ownerKeyChars = 0;
+    this.learned = 0;
+  }
+
+  private ownerHash(w: Workload): number {
+    const cached = this.owners.get(w.key);
+    if (cached !== undefined) return cached;
+    const h = hashString(ownerKey(w), S_OWNER);
+    if (w.key.length <= MAX_CACHED_KEY_LENGTH) {
+      if (this.owners.size >= this.options.ownerCacheSize) {
+        // Clearing (rather than LRU) keeps the hot path to one Map lookup; owners are recomputed on demand.
+        this.owners.clear();
+        this.ownerKeyChars = 0;
+      }
+      this.owners.set(w.key, h);
+      this.ownerKeyChars += w.key.length;
+    }
+    return h;
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}

@@ -1,0 +1,687 @@
+/**
+ * The gate: featurize every event, score it with the serving Isolation Forest,
+ * forward the few above the threshold, and group those into signals.
+ *
+ * Lifecycle
+ *  - Featurizer warm-up (first `featurizerWarmupEvents`): events only teach
+ *    the featurizer; at an empty state everything is "novel", and such vectors
+ *    would teach the model that novelty is normal.
+ *  - Model warm-up (until `warmupEvents`): vectors go to the training
+ *    reservoir and the calibration window. Nothing is scored; only the
+ *    documented rule forwards: Falco priority Critical or more severe
+ *    (`warmupForwardMaxPriorityLevel`, null to forward nothing).
+ *  - Serving: scored with score-then-learn; retrained on a sliding window
+ *    every `retrainEveryEvents` events or `retrainEveryMs` of event time.
+ *
+ * A new model is built completely on the side and installed with a single
+ * reference assignment (model and threshold together), so scoring never sees a
+ * half-built model or a threshold calibrated for another model.
+ */
+import { FalconerError, describeError } from '../errors.ts';
+import type { NormalizedEvent } from '../events/types.ts';
+import { ForwardedMemory, TrainingFeedback, type Verdict } from './feedback.ts';
+import { FEATURE_COUNT, FEATURE_SCHEMA, Featurizer, type FeaturizerOptions } from './featurizer.ts';
+import { DEFAULT_PARAMS, IsolationForest } from './iforest.ts';
+import type { ForwardReason, GateMetrics } from './metrics.ts';
+import { loadModel, saveModel, type GateModel } from './model-file.ts';
+import { createRng, deriveSeed, type Rng } from './random.ts';
+import { Reservoir } from './reservoir.ts';
+import {
+  SignalGrouper,
+  type Signal,
+  type SignalOptions,
+  type SignalUpdate,
+  type SignalUpdateKind,
+} from './signals.ts';
+import { RecentWindow, checkForwardRate, quantileThreshold } from './threshold.ts';
+
+export interface GateOptions {
+  /** Target fraction of events forwarded (default 0.005); the threshold is calibrated to it on every (re)train. */
+  forwardRate?: number;
+  /** A fixed score threshold instead of calibration. */
+  fixedThreshold?: number;
+  /** Events seen before the first model is trained (default 20,000). */
+  warmupEvents?: number;
+  /** Of those, how many only teach the featurizer (default warmupEvents / 4). */
+  featurizerWarmupEvents?: number;
+  /** During warm-up, forward events at this Falco priority level or more severe (default 2 = Critical); null: none. */
+  warmupForwardMaxPriorityLevel?: number | null;
+  /** Retrain after this many events (default 100,000). */
+  retrainEveryEvents?: number;
+  /** …or after this much event time (default 30 min), whichever comes first. */
+  retrainEveryMs?: number;
+  /** Retrain on schedule inside process() (default true); otherwise only retrain() does. */
+  autoRetrain?: boolean;
+  /** Retrain periods the training window spans: one reservoir per period (default 4). */
+  windowPeriods?: number;
+  /** Rows sampled for training across the window (default 8192). */
+  trainingSampleSize?: number;
+  /** Most recent events whose scores set the threshold (default 20,000); re-scored by every new model. */
+  calibrationWindow?: number;
+  /** Between retrains, re-derive the threshold from the recent scores every this many events (default 1,000; 0: only at retrain). */
+  recalibrateEveryEvents?: number;
+  /** Isolation Forest trees and subsample size (defaults 100 and 256). */
+  forest?: { trees?: number; sampleSize?: number };
+  /** Seed of every random choice (reservoirs, forests): same stream + seed ⇒ same decisions. */
+  seed?: number;
+  /** Forwarded events whose vectors are kept for feedback (default 10,000). */
+  feedbackMemory?: number;
+  /** Confirmed false positives kept as normal training data (default 1024). */
+  falsePositivePool?: number;
+  /**
+   * Expected copies of each confirmed false positive in every tree's subsample (default 16); false
+   * positives take at most 25 % of the training rows. One copy is not enough: a lone point is
+   * isolated even faster, a tight cluster of copies is what makes it normal to an Isolation Forest.
+   */
+  falsePositiveWeight?: number;
+  /**
+   * Reference rows, as a fraction of the window rows, drawn uniformly over each feature's observed
+   * range extended upwards by half of it (default 0: off). See docs/features.md ("Beyond the range").
+   */
+  referenceFraction?: number;
+  /** Confirmed attacks remembered to keep their rows out of training (default 4096). */
+  attackMemory?: number;
+  featurizer?: FeaturizerOptions;
+  signals?: SignalOptions;
+  metrics?: GateMetrics;
+  /** Called for every signal opened or updated (also returned in the decision). */
+  onSignal?: (update: SignalUpdate) => void;
+}
+
+export type DecisionReason = 'anomaly' | 'normal' | 'warmup' | 'warmup-priority';
+
+export interface GateDecision {
+  eventId: string;
+  /** Anomaly score in [0, 1]; 0 while no model is serving (reason 'warmup' / 'warmup-priority'). */
+  score: number;
+  forwarded: boolean;
+  /** Version of the model that scored the event, null during warm-up. */
+  modelVersion: string | null;
+  reason: DecisionReason;
+  /** The signal this forwarded event opened or joined (a snapshot). */
+  signal?: Signal;
+  signalUpdate?: SignalUpdateKind;
+}
+
+export interface RetrainResult {
+  modelVersion: string;
+  nTrain: number;
+  threshold: number;
+  durationMs: number;
+  /** False-positive rows mixed in (after repetition). */
+  falsePositiveRows: number;
+  /** Window rows left out because they are confirmed attacks. */
+  attackRowsDropped: number;
+}
+
+export interface FeedbackInput {
+  eventId: string;
+  verdict: Verdict;
+}
+
+export interface FeedbackResult {
+  applied: boolean;
+  /** Why not applied: the event was not forwarded recently (or never). */
+  reason?: 'unknown-event';
+}
+
+export interface GateStats {
+  seen: number;
+  scored: number;
+  forwarded: number;
+  trainings: number;
+  modelVersion: string | null;
+  threshold: number | null;
+  openSignals: number;
+  signalsOpened: number;
+  featurizerStateBytes: number;
+  /** Why the last scheduled retrain failed, if it did (the previous model kept serving). */
+  lastRetrainError?: string;
+}
+
+const DEFAULTS = {
+  forwardRate: 0.005,
+  warmupEvents: 20_000,
+  warmupForwardMaxPriorityLevel: 2,
+  retrainEveryEvents: 100_000,
+  retrainEveryMs: 30 * 60_000,
+  windowPeriods: 4,
+  trainingSampleSize: 8192,
+  calibrationWindow: 20_000,
+  recalibrateEveryEvents: 1000,
+  seed: 1,
+  feedbackMemory: 10_000,
+  falsePositivePool: 1024,
+  falsePositiveWeight: 16,
+  referenceFraction: 0,
+  attackMemory: 4096,
+} as const;
+
+/** Fewer rows than this cannot make a meaningful forest. */
+export const MIN_TRAINING_ROWS = 64;
+/** Below this many recent vectors the threshold is calibrated on the training rows instead. */
+const MIN_CALIBRATION_ROWS = 1000;
+const MAX_FALSE_POSITIVE_SHARE = 0.25;
+
+interface Serving {
+  readonly model: GateModel;
+  readonly threshold: number;
+  readonly sequence: number;
+}
+
+function positiveInt(name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1)
+    throw new FalconerError('CONFIG_INVALID', `${name} must be a positive integer`, { [name]: v });
+  return v;
+}
+
+function nonNegativeInt(name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 0)
+    throw new FalconerError('CONFIG_INVALID', `${name} must be a non-negative integer`, { [name]: v });
+  return v;
+}
+
+export class Gate {
+  readonly featurizer: Featurizer;
+  readonly signals: SignalGrouper;
+  private readonly forwardRate: number;
+  private readonly fixedThreshold: number | undefined;
+  private readonly warmupEvents: number;
+  private readonly featurizerWarmupEvents: number;
+  private readonly warmupForwardMaxLevel: number | null;
+  private readonly retrainEveryEvents: number;
+  private readonly retrainEveryMs: number;
+  private readonly autoRetrain: boolean;
+  private readonly trees: number;
+  private readonly sampleSize: number;
+  private readonly seed: number;
+  private readonly falsePositiveWeight: number;
+  private readonly referenceFraction: number;
+  private readonly metrics: GateMetrics | undefined;
+  private readonly onSignal: ((u: SignalUpdate) => void) | undefined;
+
+  private serving: Serving | undefined;
+  private readonly vector = new Float64Array(FEATURE_COUNT);
+  private readonly reservoirs: Reservoir[];
+  private readonly reservoirCapacity: number;
+  private active = 0;
+  private reservoirGeneration = 0;
+  private readonly recent: RecentWindow;
+  private readonly recalibrateEveryEvents: number;
+  private sinceCalibration = 0;
+  private readonly memory: ForwardedMemory;
+  private readonly feedbackState: TrainingFeedback;
+
+  private seen = 0;
+  private scored = 0;
+  private forwarded = 0;
+  private trainings = 0;
+  private sequence = 0;
+  private sinceTrain = 0;
+  private lastTrainMs = Number.NaN;
+  private clockMs = Number.NaN;
+  private lastRetrainError: string | undefined;
+  private trainMsTotal = 0;
+
+  constructor(options: GateOptions = {}) {
+    const o = options;
+    this.forwardRate = checkForwardRate(o.forwardRate ?? DEFAULTS.forwardRate);
+    if (o.fixedThreshold !== undefined && !(o.fixedThreshold >= 0 && o.fixedThreshold <= 1)) {
+      throw new FalconerError('CONFIG_INVALID', 'fixedThreshold must be a score in [0, 1]', {
+        fixedThreshold: o.fixedThreshold,
+      });
+    }
+    this.fixedThreshold = o.fixedThreshold;
+    this.warmupEvents = nonNegativeInt('warmupEvents', o.warmupEvents ?? DEFAULTS.warmupEvents);
+    this.featurizerWarmupEvents = nonNegativeInt(
+      'featurizerWarmupEvents',
+      o.featurizerWarmupEvents ?? Math.floor(this.warmupEvents / 4),
+    );
+    const level =
+      o.warmupForwardMaxPriorityLevel === undefined
+        ? DEFAULTS.warmupForwardMaxPriorityLevel
+        : o.warmupForwardMaxPriorityLevel;
+    if (level !== null && !(Number.isInteger(level) && level >= 0 && level <= 7)) {
+      throw new FalconerError('CONFIG_INVALID', 'warmupForwardMaxPriorityLevel must be 0..7 or null', {
+        level,
+      });
+    }
+    this.warmupForwardMaxLevel = level;
+    this.retrainEveryEvents = positiveInt(
+      'retrainEveryEvents',
+      o.retrainEveryEvents ?? DEFAULTS.retrainEveryEvents,
+    );
+    this.retrainEveryMs = o.retrainEveryMs ?? DEFAULTS.retrainEveryMs;
+    if (!(this.retrainEveryMs > 0)) {
+      throw new FalconerError('CONFIG_INVALID', 'retrainEveryMs must be positive', {
+        retrainEveryMs: this.retrainEveryMs,
+      });
+    }
+    this.autoRetrain = o.autoRetrain ?? true;
+    this.trees = positiveInt('forest.trees', o.forest?.trees ?? DEFAULT_PARAMS.trees);
+    this.sampleSize = positiveInt('forest.sampleSize', o.forest?.sampleSize ?? DEFAULT_PARAMS.sampleSize);
+    this.seed = o.seed ?? DEFAULTS.seed;
+    if (!Number.isSafeInteger(this.seed))
+      throw new FalconerError('CONFIG_INVALID', 'seed must be a safe integer', { seed: this.seed });
+    this.falsePositiveWeight = positiveInt(
+      'falsePositiveWeight',
+      o.falsePositiveWeight ?? DEFAULTS.falsePositiveWeight,
+    );
+    this.referenceFraction = o.referenceFraction ?? DEFAULTS.referenceFraction;
+    if (!(this.referenceFraction >= 0 && this.referenceFraction <= 1)) {
+      throw new FalconerError('CONFIG_INVALID', 'referenceFraction must be in [0, 1]', {
+        referenceFraction: this.referenceFraction,
+      });
+    }
+    this.metrics = o.metrics;
+    this.onSignal = o.onSignal;
+
+    this.featurizer = new Featurizer(o.featurizer);
+    this.signals = new SignalGrouper(o.signals);
+    const periods = positiveInt('windowPeriods', o.windowPeriods ?? DEFAULTS.windowPeriods);
+    const sample = positiveInt('trainingSampleSize', o.trainingSampleSize ?? DEFAULTS.trainingSampleSize);
+    this.reservoirCapacity = Math.max(1, Math.ceil(sample / periods));
+    this.reservoirs = Array.from({ length: periods }, () => this.newReservoir());
+    this.recent = new RecentWindow(
+      positiveInt('calibrationWindow', o.calibrationWindow ?? DEFAULTS.calibrationWindow),
+      FEATURE_COUNT,
+    );
+    this.recalibrateEveryEvents = nonNegativeInt(
+      'recalibrateEveryEvents',
+      o.recalibrateEveryEvents ?? DEFAULTS.recalibrateEveryEvents,
+    );
+    this.memory = new ForwardedMemory(
+      positiveInt('feedbackMemory', o.feedbackMemory ?? DEFAULTS.feedbackMemory),
+      FEATURE_COUNT,
+    );
+    this.feedbackState = new TrainingFeedback(
+      FEATURE_COUNT,
+      positiveInt('falsePositivePool', o.falsePositivePool ?? DEFAULTS.falsePositivePool),
+      positiveInt('attackMemory', o.attackMemory ?? DEFAULTS.attackMemory),
+    );
+  }
+
+  /** The model serving now (undefined during warm-up). */
+  get model(): GateModel | undefined {
+    return this.serving?.model;
+  }
+
+  /** Models trained so far. */
+  get trainingCount(): number {
+    return this.trainings;
+  }
+
+  /** Wall-clock milliseconds spent in retrain() so far. */
+  get trainingMsTotal(): number {
+    return this.trainMsTotal;
+  }
+
+  get threshold(): number | undefined {
+    return this.serving?.threshold;
+  }
+
+  get stats(): GateStats {
+    return {
+      seen: this.seen,
+      scored: this.scored,
+      forwarded: this.forwarded,
+      trainings: this.trainings,
+      modelVersion: this.serving?.model.modelVersion ?? null,
+      threshold: this.serving?.threshold ?? null,
+      openSignals: this.signals.openCount,
+      signalsOpened: this.signals.openedTotal,
+      featurizerStateBytes: this.featurizer.stateBytes(),
+      ...(this.lastRetrainError !== undefined ? { lastRetrainError: this.lastRetrainError } : {}),
+    };
+  }
+
+  /** Decides one event: featurize (score-then-learn), score, forward or not, group into a signal. */
+  process(ev: NormalizedEvent): GateDecision {
+    const x = this.featurizer.featurize(ev, this.vector);
+    this.seen++;
+    const t = Number.isFinite(ev.timeMs) ? ev.timeMs : Number.isFinite(this.clockMs) ? this.clockMs : 0;
+    if (!(t <= this.clockMs)) this.clockMs = t;
+    this.signals.advance(t);
+
+    const mature = this.featurizer.eventsLearned > this.featurizerWarmupEvents;
+    if (mature) {
+      this.reservoirs[this.active]!.add(x);
+      this.recent.push(x);
+    }
+
+    const serving = this.serving;
+    let score = 0;
+    let forwarded: boolean;
+    let reason: DecisionReason;
+    if (serving !== undefined && mature) {
+      score = serving.model.forest.score(x);
+      forwarded = score >= serving.threshold;
+      reason = forwarded ? 'anomaly' : 'normal';
+      this.recent.setLastScore(score);
+      this.scored++;
+      this.metrics?.eventScored(score);
+    } else {
+      const max = this.warmupForwardMaxLevel;
+      forwarded = max !== null && ev.priorityLevel <= max;
+      reason = forwarded ? 'warmup-priority' : 'warmup';
+      this.metrics?.eventScored(undefined);
+    }
+
+    const decision: GateDecision = {
+      eventId: ev.id,
+      score,
+      forwarded,
+      modelVersion: serving?.model.modelVersion ?? null,
+      reason,
+    };
+    if (forwarded) {
+      this.forwarded++;
+      this.memory.remember(ev.id, x);
+      const update = this.signals.add(ev, score);
+      decision.signal = update.signal;
+      decision.signalUpdate = update.kind;
+      if (this.metrics !== undefined) {
+        this.metrics.eventForwarded(reason as ForwardReason);
+        if (update.kind === 'opened') this.metrics.signalOpened();
+      }
+      this.onSignal?.(update);
+    }
+
+    if (mature) {
+      this.sinceTrain++;
+      if (this.autoRetrain) this.retrainIfDue(t);
+      if (
+        this.recalibrateEveryEvents > 0 &&
+        serving !== undefined &&
+        ++this.sinceCalibration >= this.recalibrateEveryEvents
+      ) {
+        this.recalibrate();
+      }
+    }
+    return decision;
+  }
+
+  /** Decides a batch of events, in order (same semantics as process()). */
+  processBatch(events: readonly NormalizedEvent[]): GateDecision[] {
+    const out = new Array<GateDecision>(events.length);
+    for (let i = 0; i < events.length; i++) out[i] = this.process(events[i]!);
+    return out;
+  }
+
+  /**
+   * Trains a model on the sliding window (minus confirmed attacks, plus the
+   * false-positive pool), calibrates its threshold on the recent vectors and
+   * swaps it in. Throws GATE_NOT_READY when the window holds too few rows.
+   */
+  retrain(): RetrainResult {
+    const started = performance.now();
+    const d = FEATURE_COUNT;
+    let windowRows = 0;
+    for (const r of this.reservoirs) windowRows += r.size;
+    const fpRows = this.feedbackState.falsePositiveRows();
+    const nFp = fpRows.length / d;
+    const psi = Math.min(this.sampleSize, windowRows);
+    const wanted = Math.ceil((this.falsePositiveWeight * windowRows) / Math.max(1, psi));
+    const reps =
+      nFp === 0
+        ? 0
+        : Math.max(1, Math.min(wanted, Math.floor((MAX_FALSE_POSITIVE_SHARE * windowRows) / nFp)));
+    const nRef = Math.floor(this.referenceFraction * windowRows);
+    const data = new Float64Array((windowRows + nFp * reps + nRef) * d);
+    let n = 0;
+    let dropped = 0;
+    for (const r of this.reservoirs) {
+      const rows = r.rows();
+      for (let i = 0; i < r.size; i++) {
+        if (this.feedbackState.isAttack(rows, i * d)) {
+          dropped++;
+          continue;
+        }
+        data.set(rows.subarray(i * d, i * d + d), n * d);
+        n++;
+      }
+    }
+    for (let k = 0; k < reps; k++) {
+      data.set(fpRows, n * d);
+      n += nFp;
+    }
+    if (n - nFp * reps < MIN_TRAINING_ROWS) {
+      throw new FalconerError(
+        'GATE_NOT_READY',
+        `too few events in the training window to train a model (need ${MIN_TRAINING_ROWS})`,
+        {
+          rows: n - nFp * reps,
+        },
+      );
+    }
+    const trainingNumber = this.trainings + 1;
+    if (nRef > 0) {
+      addReferenceRows(data, n, nRef, d, createRng(deriveSeed(this.seed, 0x4ef0000 + trainingNumber)));
+      n += nRef;
+    }
+    const training = data.subarray(0, n * d);
+    const forest = IsolationForest.fit(training, n, d, {
+      trees: this.trees,
+      sampleSize: this.sampleSize,
+      seed: deriveSeed(this.seed, trainingNumber),
+    });
+    const threshold = this.fixedThreshold ?? this.calibrate(forest, training, n);
+    this.rescoreRecent(forest);
+    const model: GateModel = {
+      forest,
+      modelVersion: `gate-${this.seed}-${trainingNumber}`,
+      createdAt: new Date().toISOString(),
+      features: FEATURE_SCHEMA,
+      threshold: {
+        score: threshold,
+        ...(this.fixedThreshold === undefined ? { forwardRate: this.forwardRate } : {}),
+      },
+      nTrain: n,
+    };
+    this.install(model, threshold);
+    this.trainings = trainingNumber;
+    // Slide the window: the oldest period's reservoir starts over as the active one.
+    this.active = (this.active + 1) % this.reservoirs.length;
+    this.reservoirs[this.active] = this.newReservoir();
+    this.sinceTrain = 0;
+    this.lastTrainMs = this.clockMs;
+    const durationMs = performance.now() - started;
+    this.trainMsTotal += durationMs;
+    this.metrics?.retrained(durationMs / 1000, n);
+    return {
+      modelVersion: model.modelVersion,
+      nTrain: n,
+      threshold,
+      durationMs,
+      falsePositiveRows: nFp * reps,
+      attackRowsDropped: dropped,
+    };
+  }
+
+  /**
+   * Serves `model` from now on. It is validated first (feature schema and
+   * dimensions); on any error the current model keeps serving.
+   */
+  loadModel(model: GateModel): void {
+    const names = model.features.names;
+    const expected = FEATURE_SCHEMA.names;
+    if (
+      model.features.schemaVersion !== FEATURE_SCHEMA.schemaVersion ||
+      names.length !== expected.length ||
+      names.some((n, i) => n !== expected[i])
+    ) {
+      throw new FalconerError('MODEL_SCHEMA_MISMATCH', 'model was trained on another feature schema', {
+        expected: FEATURE_SCHEMA.schemaVersion,
+        found: model.features.schemaVersion,
+      });
+    }
+    if (model.forest.dimensions !== FEATURE_COUNT) {
+      throw new FalconerError('MODEL_INVALID', 'model dimensions differ from the feature schema', {
+        expected: FEATURE_COUNT,
+        found: model.forest.dimensions,
+      });
+    }
+    let threshold = this.fixedThreshold ?? model.threshold?.score;
+    if (threshold === undefined) {
+      if (this.recent.size < MIN_CALIBRATION_ROWS) {
+        throw new FalconerError(
+          'GATE_NOT_READY',
+          'model has no threshold and too few recent events to calibrate one',
+          {
+            recent: this.recent.size,
+          },
+        );
+      }
+      threshold = this.calibrate(model.forest, new Float64Array(0), 0);
+    }
+    this.rescoreRecent(model.forest);
+    this.install(model, threshold);
+    this.sinceTrain = 0;
+    this.lastTrainMs = this.clockMs;
+  }
+
+  /** Loads and validates a model file, then serves it; a bad file throws and the current model keeps serving. */
+  async loadModelFile(path: string): Promise<GateModel> {
+    const model = await loadModel(path, FEATURE_SCHEMA);
+    this.loadModel(model);
+    return model;
+  }
+
+  /** Writes the serving model (with its threshold) atomically. */
+  async saveModelFile(path: string): Promise<void> {
+    const serving = this.serving;
+    if (serving === undefined)
+      throw new FalconerError('GATE_NOT_READY', 'no model to save yet (still warming up)');
+    await saveModel(path, {
+      ...serving.model,
+      threshold: { ...serving.model.threshold, score: serving.threshold },
+    });
+  }
+
+  /**
+   * An analyst's verdict on a forwarded event. A false positive becomes normal
+   * training data (mixed into every next training sample); a true positive is
+   * kept out of training. Takes effect at the next (re)training.
+   */
+  feedback(input: FeedbackInput): FeedbackResult {
+    if (input.verdict !== 'false_positive' && input.verdict !== 'true_positive') {
+      throw new FalconerError('USAGE', 'verdict must be false_positive or true_positive', {
+        verdict: String(input.verdict),
+      });
+    }
+    const vector = this.memory.get(input.eventId);
+    if (vector === undefined) {
+      this.metrics?.feedback(input.verdict, false);
+      return { applied: false, reason: 'unknown-event' };
+    }
+    if (input.verdict === 'false_positive') this.feedbackState.addFalsePositive(vector);
+    else this.feedbackState.addAttack(vector);
+    this.metrics?.feedback(input.verdict, true);
+    return { applied: true };
+  }
+
+  private install(model: GateModel, threshold: number): void {
+    const sequence = ++this.sequence;
+    this.serving = { model, threshold, sequence }; // the one reference swap
+    this.metrics?.modelServing(model.modelVersion, sequence, threshold);
+  }
+
+  private retrainIfDue(t: number): void {
+    if (this.serving === undefined) {
+      if (this.seen < this.warmupEvents) return;
+      let rows = 0;
+      for (const r of this.reservoirs) rows += r.size;
+      if (rows < MIN_TRAINING_ROWS) return;
+    } else if (this.sinceTrain < this.retrainEveryEvents && !(t - this.lastTrainMs >= this.retrainEveryMs)) {
+      return;
+    }
+    try {
+      this.retrain();
+      this.lastRetrainError = undefined;
+    } catch (err) {
+      // A failed scheduled retrain never stops the stream: the current model keeps serving,
+      // and the next attempt waits for a full period.
+      this.lastRetrainError = describeError(err);
+      this.sinceTrain = 0;
+      this.lastTrainMs = this.clockMs;
+    }
+  }
+
+  /**
+   * Threshold for a new `forest`: the (1 − forwardRate) quantile of its scores
+   * on the recent events (on the training rows while recent events are few).
+   */
+  private calibrate(forest: IsolationForest, training: Float64Array, nTraining: number): number {
+    if (this.recent.size < MIN_CALIBRATION_ROWS && nTraining > 0) {
+      return quantileThreshold(forest.scoreBatch(training, nTraining), this.forwardRate);
+    }
+    if (this.recent.size === 0)
+      throw new FalconerError('GATE_NOT_READY', 'no recent events to calibrate a threshold on');
+    const rows = this.recent.rows();
+    const scores = forest.scoreBatch(rows, this.recent.size);
+    return quantileThreshold(this.withoutAttacks(rows, scores), this.forwardRate);
+  }
+
+  /** Gives the recent window the new model's scores, so later recalibrations rank events by the serving model. */
+  private rescoreRecent(forest: IsolationForest): void {
+    if (this.recent.size > 0) this.recent.setScores(forest.scoreBatch(this.recent.rows(), this.recent.size));
+  }
+
+  /** Between retrains: the threshold follows the serving model's recent scores (drift moves them). */
+  private recalibrate(): void {
+    this.sinceCalibration = 0;
+    const serving = this.serving;
+    if (serving === undefined || this.fixedThreshold !== undefined || this.recent.size < MIN_CALIBRATION_ROWS)
+      return;
+    const known = this.recent.knownScores();
+    if (known.length < MIN_CALIBRATION_ROWS) return;
+    const scores = known.length === this.recent.size ? this.withoutAttacks(this.recent.rows(), known) : known;
+    const threshold = quantileThreshold(scores, this.forwardRate);
+    if (threshold === serving.threshold) return;
+    this.serving = { model: serving.model, threshold, sequence: serving.sequence }; // one reference swap
+    this.metrics?.thresholdChanged(threshold);
+  }
+
+  /** Scores of rows that are not confirmed attacks (all of them when no attack is remembered). */
+  private withoutAttacks(rows: Float64Array, scores: Float64Array): Float64Array {
+    if (this.feedbackState.attacksRemembered === 0) return scores;
+    const d = FEATURE_COUNT;
+    const kept = new Float64Array(scores.length);
+    let m = 0;
+    for (let i = 0; i < scores.length; i++)
+      if (!this.feedbackState.isAttack(rows, i * d)) kept[m++] = scores[i]!;
+    return kept.subarray(0, m);
+  }
+
+  private newReservoir(): Reservoir {
+    return new Reservoir(
+      this.reservoirCapacity,
+      FEATURE_COUNT,
+      deriveSeed(this.seed, 0x7e5e + this.reservoirGeneration++),
+    );
+  }
+}
+
+/**
+ * Appends `count` rows drawn uniformly, per feature, over [min, max + (max − min) / 2]
+ * of the first `n` rows. Isolation Forest cannot extrapolate: a test point beyond
+ * the training range follows the same path as the most extreme training points.
+ * Sparse reference rows put splits into the empty space above the data, so a
+ * point out there (never-seen behaviour) is isolated quickly, while the
+ * reference rows are too sparse to change the dense regions.
+ */
+function addReferenceRows(data: Float64Array, n: number, count: number, d: number, rng: Rng): void {
+  const lo = new Float64Array(d).fill(Infinity);
+  const hi = new Float64Array(d).fill(-Infinity);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < d; j++) {
+      const v = data[i * d + j]!;
+      if (v < lo[j]!) lo[j] = v;
+      if (v > hi[j]!) hi[j] = v;
+    }
+  }
+  for (let j = 0; j < d; j++) hi[j] = hi[j]! + (hi[j]! - lo[j]!) / 2;
+  for (let i = n; i < n + count; i++) {
+    for (let j = 0; j < d; j++) data[i * d + j] = lo[j]! + rng.next() * (hi[j]! - lo[j]!);
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Threshold calibration: the score above which the target fraction of recent
+ * events falls. The gate keeps the last N feature vectors (a ring, bounded) and
+ * re-scores them with each new model, so the threshold always belongs to the
+ * model that will use it.
+ */
+import { FalconerError } from '../errors.ts';
+
+/** Forward rates outside (0, 0.5] are almost certainly a typo (0.5 = half of all events). */
+export function checkForwardRate(rate: number): number {
+  if (!(rate > 0 && rate <= 0.5)) {
+    throw new FalconerError('CONFIG_INVALID', 'forward rate must be in (0, 0.5]', { forwardRate: rate });
+  }
+  return rate;
+}
+
+/**
+ * The score s such that about `forwardRate` of `scores` (at least one) are >= s.
+ * When the cut falls inside a run of equal scores, s moves above the run, so
+ * that ties never push the rate over the target (it may then fall below it).
+ * `scores` is not modified.
+ */
+export function quantileThreshold(scores: Float64Array, forwardRate: number): number {
+  checkForwardRate(forwardRate);
+  const n = scores.length;
+  if (n === 0) throw new FalconerError('GATE_NOT_READY', 'no scores to calibrate a threshold on');
+  const sorted = scores.slice().sort();
+  const cut = n - Math.max(1, Math.round(forwardRate * n));
+  const s = sorted[cut]!;
+  if (cut === 0 || sorted[cut - 1]! < s) return s;
+  let j = cut + 1;
+  while (j < n && sorted[j] === s) j++;
+  if (j < n) return sorted[j]!;
+  // Every top score is tied: forward nothing rather than all of them.
+  return Math.min(1, s + Math.max(Number.EPSILON, Math.abs(s) * Number.EPSILON * 4));
+}
+
+/**
+ * The last `capacity` events' feature vectors and their scores under the
+ * serving model, in lockstep: a retrain re-scores every vector with the new
+ * model, then each new event's score overwrites its slot, so the window always
+ * holds scores of one model, over the most recent events.
+ */
+export class RecentWindow {
+  readonly capacity: number;
+  readonly dimensions: number;
+  private readonly vectors: Float64Array;
+  private readonly scoreValues: Float64Array;
+  private next = 0;
+  private count = 0;
+  private lastSlot = -1;
+
+  constructor(capacity: number, d: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new FalconerError('CONFIG_INVALID', 'calibration window must be a positive integer', {
+        capacity,
+      });
+    }
+    this.capacity = capacity;
+    this.dimensions = d;
+    this.vectors = new Float64Array(capacity * d);
+    this.scoreValues = new Float64Array(capacity);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Adds a vector (its score unknown until setLastScore or rescore). */
+  push(row: ArrayLike<number>): void {
+    const d = this.dimensions;
+    const slot = this.next;
+    const base = slot * d;
+    for (let j = 0; j < d; j++) this.vectors[base + j] = row[j]!;
+    this.scoreValues[slot] = Number.NaN;
+    this.lastSlot = slot;
+    this.next = (slot + 1) % this.capacity;
+    if (this.count < this.capacity) this.count++;
+  }
+
+  /** Records the serving model's score of the vector pushed last. */
+  setLastScore(score: number): void {
+    if (this.lastSlot >= 0) this.scoreValues[this.lastSlot] = score;
+  }
+
+  /** Held vectors, row-major (order is not meaningful); a view, valid until the next push. */
+  rows(): Float64Array {
+    return this.vectors.subarray(0, this.count * this.dimensions);
+  }
+
+  /** Replaces every held score (e.g. with a new model's scores of rows()). */
+  setScores(scores: Float64Array): void {
+    this.scoreValues.set(scores.subarray(0, this.count));
+  }
+
+  /** The held scores that are known (not NaN), as a new array. */
+  knownScores(): Float64Array {
+    const out = new Float64Array(this.count);
+    let m = 0;
+    for (let i = 0; i < this.count; i++) {
+      const v = this.scoreValues[i]!;
+      if (v === v) out[m++] = v;
+    }
+    return out.subarray(0, m);
+  }
+
+  clear(): void {
+    this.next = 0;
+    this.count = 0;
+    this.lastSlot = -1;
+  }
+}
