@@ -4,11 +4,12 @@
  * byte path the ingest uses, and the parts (fast validator, zod schema, id hash)
  * to see where the time goes. Cases are interleaved over several rounds and the
  * median is reported, because shared machines are noisy.
- *   node --import tsx bench/normalize.ts [--rounds N] [--seconds S] [--json] [--write]
+ *   node --import tsx bench/normalize.ts [--rounds N] [--seconds S] [--file ALERTS.ndjson] [--json] [--write]
+ * --file measures on the first 4096 alerts of a file (e.g. a generated scenario) instead of the built-in sample.
  * --write records the result in bench/results/normalize.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { eventId } from '../src/events/event-id.ts';
 import { FalcoAlertSchema } from '../src/events/falco-alert.ts';
 import { parseAlertFast } from '../src/events/falco-alert-fast.ts';
@@ -75,7 +76,15 @@ function sampleLines(n: number): string[] {
   return lines;
 }
 
-const lines = sampleLines(4096);
+const fileArg = args.indexOf('--file');
+const file = fileArg === -1 ? undefined : args[fileArg + 1];
+const lines =
+  file === undefined
+    ? sampleLines(4096)
+    : readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .slice(0, 4096);
 const ndjson = Buffer.from(`${lines.join('\n')}\n`);
 const avgBytes = Math.round(ndjson.length / lines.length);
 const parsed = lines.map((l) => JSON.parse(l) as unknown);
@@ -161,6 +170,10 @@ const report = {
   date: new Date().toISOString(),
   node: process.version,
   cpu: cpus()[0]?.model ?? 'unknown',
+  cores: cpus().length,
+  /** 1-minute load average when the run ended: above the core count, absolute figures are inflated. */
+  loadAverage: Number(loadavg()[0]!.toFixed(2)),
+  input: file === undefined ? 'built-in sample of 4096 alerts' : `first ${lines.length} alerts of ${file}`,
   avgEventBytes: avgBytes,
   rounds,
   secondsPerCase,
@@ -187,5 +200,6 @@ else {
 }
 if (args.includes('--write')) {
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('./results/normalize.json', import.meta.url), `${JSON.stringify(report, null, 2)}\n`);
+  const name = file === undefined ? 'normalize.json' : 'normalize-file.json';
+  writeFileSync(new URL(`./results/${name}`, import.meta.url), `${JSON.stringify(report, null, 2)}\n`);
 }

@@ -31,6 +31,18 @@ function daysInMonth(year: number, month: number): number {
  * or NaN when `s` is not one. A leap second (:60) is accepted and lands on the next second.
  */
 export function parseRfc3339(s: string): number {
+  // Validation and normalization parse the same string back to back: remember the last one.
+  if (s === lastText) return lastMs;
+  const ms = parse(s);
+  lastText = s;
+  lastMs = ms;
+  return ms;
+}
+
+let lastText = '';
+let lastMs = NaN;
+
+function parse(s: string): number {
   const len = s.length;
   if (len < 20 || len > 35) return NaN;
   const year = digits(s, 0, 4);
