@@ -30,6 +30,12 @@ interface CompiledRule {
   readonly priority: FalcoAlertJson['priority'];
   readonly tags: readonly string[];
   readonly format: CompiledFormat;
+  /**
+   * output_fields with every key, all null: each alert starts as a copy, so its
+   * fields object is a fast-mode object of one shape per rule (adding ~30 keys one
+   * by one would turn it into a slow dictionary, for us and for every reader).
+   */
+  readonly fieldsTemplate: Readonly<Record<string, FieldValue>>;
 }
 
 export class AlertRenderer {
@@ -50,12 +56,14 @@ export class AlertRenderer {
     if (c === undefined) {
       const r = RULES[id];
       const format = r.source === 'syscall' ? `${r.output} ${SYSCALL_APPEND_OUTPUT}` : r.output;
+      const compiled = compileFormat(format, this.timeFormat);
       c = {
         name: r.name,
         source: r.source,
         priority: r.priority,
         tags: Object.freeze([...r.tags]),
-        format: compileFormat(format, this.timeFormat),
+        format: compiled,
+        fieldsTemplate: Object.fromEntries(compiled.keys.map((k) => [k, null])),
       };
       this.compiled.set(id, c);
     }
@@ -68,7 +76,7 @@ export class AlertRenderer {
     const facts = draft.facts;
     const timeKey = this.timeKey;
     const keys = rule.format.keys;
-    const outputFields: Record<string, FieldValue> = {};
+    const outputFields: Record<string, FieldValue> = { ...rule.fieldsTemplate };
     if (facts.kind === 'syscall') {
       for (let i = 0; i < keys.length; i++) {
         const key = keys[i] as string;

@@ -195,7 +195,7 @@ function report(ctx: EpisodeContext, cluster: Cluster): void {
 
 export const nightlyBatch: BackgroundActivity = {
   name: 'nightly-batch',
-  intensity: { perHour: 6 },
+  intensity: { perHour: 4 },
   rhythm: NIGHT,
   available: (cluster) => cluster.podsOf('postgres').length > 0,
   episode(ctx) {

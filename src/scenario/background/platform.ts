@@ -98,16 +98,16 @@ export const secretReads: BackgroundActivity = {
     const { rng, cluster } = ctx;
     const reader = rng.weighted(SECRET_READERS);
     const [namespace, secret] = rng.pick(SECRETS[reader] as readonly (readonly [string, string])[]);
+    const [saNamespace, saName] =
+      reader === 'argocd' ? ['argocd', 'argocd-application-controller'] : [reader, reader];
     const user =
       reader === 'kube-controller-manager'
         ? 'system:kube-controller-manager'
-        : reader === 'argocd'
-          ? 'system:serviceaccount:argocd:argocd-application-controller'
-          : `system:serviceaccount:${reader}:${reader}`;
+        : `system:serviceaccount:${saNamespace}:${saName}`;
     const reason =
       reader === 'kube-controller-manager'
         ? 'RBAC: allowed by ClusterRoleBinding "system:kube-controller-manager" of ClusterRole "system:kube-controller-manager" to User "system:kube-controller-manager"'
-        : rbacReason(`${reader}-controller`, `${reader}-controller`, `${reader}:${reader}`);
+        : rbacReason(`${reader}-controller`, `${reader}-controller`, `${saName}/${saNamespace}`);
     ctx.emit(
       0,
       'auditSecretGet',
