@@ -125,11 +125,11 @@ export class SklearnWorker {
     return this.request({ op: 'load', file });
   }
 
-  fit(seed: number, trees: number, sampleSize: number): Promise<{ fitMs: number }> {
+  fit(seed: number, trees: number, sampleSize: number): Promise<{ fitMs: number; fitCpuMs: number }> {
     return this.request({ op: 'fit', seed, trees, sampleSize });
   }
 
-  score(): Promise<{ scoreMs: number; auc: number }> {
+  score(): Promise<{ scoreMs: number; scoreCpuMs: number; auc: number }> {
     return this.request({ op: 'score' });
   }
 

@@ -22,8 +22,8 @@
  *
  * The result equals the plain walk's exactly (same comparisons, same leaf
  * values, same summation order per row). Forests the packing cannot
- * represent (H > MAX_HEIGHT, d > 1024, too many thresholds) return null from
- * build() and are scored by the plain walk instead.
+ * represent (H > MAX_HEIGHT, d > 1024, too many thresholds, too much
+ * padding) return null from build() and are scored by the plain walk instead.
  */
 
 const FEATURE_BITS = 10;
@@ -78,6 +78,9 @@ export class BinnedBatchScorer {
     const d = f.dimensions;
     if (height > MAX_HEIGHT || d > MAX_FEATURES) return null;
     const count = f.feature.length;
+    // Padding to complete trees must not blow up memory for sparse, deep trees
+    // (e.g. a large model file): at most 16 slots per real node, or 2^20 in all.
+    if (f.roots.length * 2 ** height > Math.max(16 * count, 1 << 20)) return null;
 
     // Distinct thresholds per feature, sorted.
     const perFeature: number[][] = Array.from({ length: d }, () => []);
