@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { createHttpTarget } from '../src/ingest/http-target.ts';
 import { replayStream } from '../src/ingest/replay.ts';
 import { generateScenario } from '../src/scenario/generate.ts';
+import { alertLine } from '../src/scenario/serialize.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number): number => {
@@ -36,7 +37,7 @@ async function* lines(): AsyncGenerator<string> {
   let n = 0;
   let chunk: string[] = [];
   for (const { alert } of generateScenario({ seed: 5, minutes, rate: RATE })) {
-    chunk.push(JSON.stringify(alert));
+    chunk.push(alertLine(alert));
     n += 1;
     if (chunk.length === 1000 || n === total) {
       yield `${chunk.join('\n')}\n`;

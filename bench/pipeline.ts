@@ -13,6 +13,7 @@ import { execSync } from 'node:child_process';
 import { createNormalizer } from '../src/events/normalize.ts';
 import { Gate } from '../src/gate/gate.ts';
 import { generateScenario } from '../src/scenario/generate.ts';
+import { alertLine } from '../src/scenario/serialize.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number): number => {
@@ -29,7 +30,7 @@ function scenarioLines(count: number): string[] {
   // Enough event time at 200 alerts/s for the requested count.
   const minutes = Math.ceil(count / 200 / 60) + 2;
   for (const { alert } of generateScenario({ seed: 11, minutes, rate: 200 })) {
-    lines.push(JSON.stringify(alert));
+    lines.push(alertLine(alert));
     if (lines.length === count) break;
   }
   return lines;

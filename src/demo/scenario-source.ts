@@ -4,6 +4,7 @@
  */
 import { createNormalizer } from '../events/normalize.ts';
 import { generateScenario } from '../scenario/generate.ts';
+import { alertLine } from '../scenario/serialize.ts';
 import type { ScenarioOptions } from '../scenario/types.ts';
 import type { AttackTracker } from './attack-tracker.ts';
 
@@ -21,7 +22,7 @@ export async function* scenarioNdjson(
       const event = normalize(alert);
       tracker.expect(event.id, event.timeMs, label);
     }
-    chunk.push(JSON.stringify(alert));
+    chunk.push(alertLine(alert));
     if (chunk.length === CHUNK_LINES) {
       yield `${chunk.join('\n')}\n`;
       chunk = [];
