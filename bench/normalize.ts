@@ -2,14 +2,17 @@
  * Micro-bench of event normalization (not a test): events/s for JSON.parse alone
  * versus JSON.parse + normalizeAlert over the same ~600-byte alerts, the NDJSON
  * byte path the ingest uses, and the parts (fast validator, zod schema, id hash)
- * to see where the time goes. Cases are interleaved over several rounds and the
- * median is reported, because shared machines are noisy.
+ * to see where the time goes. Each case runs in a fresh process (no shared JIT
+ * feedback or garbage); cases are interleaved over several rounds and the median
+ * is reported, because shared machines are noisy.
  *   node --import tsx bench/normalize.ts [--rounds N] [--seconds S] [--file ALERTS.ndjson] [--json] [--write]
  * --file measures on the first 4096 alerts of a file (e.g. a generated scenario) instead of the built-in sample.
  * --write records the result in bench/results/normalize.json.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { eventId } from '../src/events/event-id.ts';
 import { FalcoAlertSchema } from '../src/events/falco-alert.ts';
 import { parseAlertFast } from '../src/events/falco-alert-fast.ts';
@@ -23,8 +26,8 @@ const flag = (name: string, fallback: number): number => {
   const v = i === -1 ? NaN : Number(args[i + 1]);
   return Number.isFinite(v) && v > 0 ? v : fallback;
 };
-const rounds = flag('--rounds', 7);
-const secondsPerCase = flag('--seconds', 0.25);
+const rounds = flag('--rounds', 5);
+const secondsPerCase = flag('--seconds', 1);
 
 /** Realistic alerts (stable-rule outputs and fields as Falco 0.38 writes them), varied so nothing is cached. */
 function sampleLines(n: number): string[] {
@@ -153,12 +156,39 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-for (const fn of Object.values(cases)) runFor(fn, 0.2); // warm up every path
+// Child mode: measure one case in a fresh process, so that no case's JIT feedback or garbage affects another.
+const caseArg = args.indexOf('--case');
+if (caseArg !== -1) {
+  const fn = cases[args[caseArg + 1] ?? ''];
+  if (fn === undefined) throw new Error(`unknown case ${args[caseArg + 1]}`);
+  runFor(fn, Math.max(0.3, secondsPerCase)); // warm up
+  process.stdout.write(`${JSON.stringify({ eventsPerSecond: runFor(fn, secondsPerCase) })}\n`);
+  process.exit(0);
+}
+
+function measureInChild(name: string): number {
+  const child = spawnSync(
+    process.execPath,
+    [
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      '--case',
+      name,
+      '--seconds',
+      String(secondsPerCase),
+      ...(file === undefined ? [] : ['--file', file]),
+    ],
+    { encoding: 'utf8' },
+  );
+  if (child.status !== 0) throw new Error(`case ${name} failed: ${child.stderr}`);
+  return (JSON.parse(child.stdout) as { eventsPerSecond: number }).eventsPerSecond;
+}
+
 const rates: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
 const ratios: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
 for (let r = 0; r < rounds; r++) {
   const thisRound: Record<string, number> = {};
-  for (const [name, fn] of Object.entries(cases)) thisRound[name] = runFor(fn, secondsPerCase);
+  for (const name of Object.keys(cases)) thisRound[name] = measureInChild(name);
   for (const name of Object.keys(cases)) {
     rates[name]!.push(thisRound[name]!);
     ratios[name]!.push(thisRound[name]! / thisRound['JSON.parse']!);
@@ -177,7 +207,7 @@ const report = {
   avgEventBytes: avgBytes,
   rounds,
   secondsPerCase,
-  note: 'median over interleaved rounds; relativeToJsonParse is the median of per-round ratios',
+  note: 'each case runs in its own process (warm-up, then the timed run); median over interleaved rounds; relativeToJsonParse is the median of per-round ratios',
   results: Object.keys(cases).map((name) => {
     const eps = median(rates[name]!);
     return {

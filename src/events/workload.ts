@@ -17,6 +17,7 @@ export interface WorkloadOptions {
 }
 
 export const DEFAULT_CLUSTER = 'default';
+/** The default clusterFields (checked with literal keys on the hot path). */
 export const DEFAULT_CLUSTER_FIELDS: readonly string[] = Object.freeze(['k8s.cluster.name', 'cluster']);
 /** Host name used when the alert has none (Falco < 0.31 does not write one). */
 export const UNKNOWN_HOST = 'unknown';
@@ -24,23 +25,29 @@ export const UNKNOWN_HOST = 'unknown';
 type Fields = Readonly<Record<string, FieldValue>>;
 
 /** A usable string value: Falco writes null (or "<NA>" in older versions) for a field without value. */
+function usable(v: FieldValue | undefined): string | undefined {
+  return typeof v === 'string' && v.length !== 0 && v !== '<NA>' ? v : undefined;
+}
+
 function text(fields: Fields, key: string): string | undefined {
-  const v = fields[key];
-  if (typeof v !== 'string' || v.length === 0 || v === '<NA>') return undefined;
-  return v;
+  return usable(fields[key]);
 }
 
 function imageOf(fields: Fields): string | undefined {
-  const repo = text(fields, 'container.image.repository');
+  // Literal keys: each load gets its own inline cache (this runs for every event).
+  const repo = usable(fields['container.image.repository']);
   if (repo !== undefined) {
-    const tag = text(fields, 'container.image.tag');
+    const tag = usable(fields['container.image.tag']);
     return tag === undefined ? repo : `${repo}:${tag}`;
   }
-  return text(fields, 'container.image');
+  return usable(fields['container.image']);
 }
 
 function clusterOf(fields: Fields, opts: WorkloadOptions): string {
-  const names = opts.clusterFields ?? DEFAULT_CLUSTER_FIELDS;
+  const names = opts.clusterFields;
+  if (names === undefined) {
+    return usable(fields['k8s.cluster.name']) ?? usable(fields.cluster) ?? opts.cluster ?? DEFAULT_CLUSTER;
+  }
   for (let i = 0; i < names.length; i++) {
     const v = text(fields, names[i] as string);
     if (v !== undefined) return v;
@@ -93,14 +100,14 @@ export function workloadOf(
 ): Workload {
   const host = hostname.length > 0 ? hostname : UNKNOWN_HOST;
   const cluster = clusterOf(fields, opts);
-  let namespace = text(fields, 'k8s.ns.name');
-  let pod = text(fields, 'k8s.pod.name');
+  let namespace = usable(fields['k8s.ns.name']);
+  let pod = usable(fields['k8s.pod.name']);
   if (source === 'k8s_audit' && namespace === undefined && pod === undefined) {
     ({ namespace, pod } = auditTarget(fields));
   }
-  let containerId = text(fields, 'container.id');
+  let containerId = usable(fields['container.id']);
   if (containerId === 'host') containerId = undefined;
-  const container = containerId === undefined ? undefined : text(fields, 'container.name');
+  const container = containerId === undefined ? undefined : usable(fields['container.name']);
   const image = containerId === undefined ? undefined : imageOf(fields);
 
   let kind: Workload['kind'];
@@ -115,11 +122,6 @@ export function workloadOf(
     kind = 'host';
     key = `host:${part(host)}`;
   }
-  const w: { -readonly [K in keyof Workload]: Workload[K] } = { key, kind, host, cluster };
-  if (namespace !== undefined) w.namespace = namespace;
-  if (pod !== undefined) w.pod = pod;
-  if (container !== undefined) w.container = container;
-  if (containerId !== undefined) w.containerId = containerId;
-  if (image !== undefined) w.image = image;
-  return w;
+  // Every key always present (undefined when unknown): one object shape for all workloads keeps consumers fast.
+  return { key, kind, host, cluster, namespace, pod, container, containerId, image };
 }

@@ -11,6 +11,15 @@ import { workloadOf } from '../../src/events/workload.ts';
 import { PRIORITIES } from '../../src/events/types.ts';
 import { execPodAuditAlert, realAlertLines, terminalShellAlert } from '../support/falco-alerts.ts';
 
+/** Workload keys are always present (one object shape); these are the ones a host workload leaves unknown. */
+const NO_IDENTITY = {
+  namespace: undefined,
+  pod: undefined,
+  container: undefined,
+  containerId: undefined,
+  image: undefined,
+};
+
 function schemaError(fn: () => unknown): FalconerError {
   try {
     fn();
@@ -44,6 +53,7 @@ test('every real Falco alert in ../shared/data/falco/alerts parses and normalize
       kind: 'host',
       host: 'test-falco-hostname',
       cluster: 'default',
+      ...NO_IDENTITY,
     });
     assert.match(e.id, /^[0-9a-f]{32}$/);
     ids.add(e.id);
@@ -120,6 +130,8 @@ test('workload identity: container, host, "host" container id, cluster from fiel
     container: 'redis',
     containerId: 'abc123',
     image: 'redis:7',
+    namespace: undefined,
+    pod: undefined,
   });
   assert.equal(
     workloadOf({ 'container.id': 'host', 'container.name': 'host' }, 'n1', 'syscall').key,
