@@ -77,19 +77,32 @@ function classifyIPv6(s: string): AddressClass {
 
 /** Class of an address written as Falco writes fd.sip / fd.rip (IPv4 or IPv6, optional brackets). */
 export function classifyAddress(addr: string): AddressClass {
-  let s = addr;
-  if (s.length > 0 && s.charCodeAt(0) === 91 /* [ */)
-    s = s.slice(1, s.indexOf(']') > 0 ? s.indexOf(']') : s.length);
-  const v4 = parseIPv4(s, 0, s.length);
+  return classifyRange(addr, 0, addr.length);
+}
+
+/** classifyAddress of addr[start, end), without slicing for the common IPv4 case. */
+function classifyRange(addr: string, start: number, end: number): AddressClass {
+  let s = start;
+  let e = end;
+  if (e > s && addr.charCodeAt(s) === 91 /* [ */) {
+    s++;
+    const close = addr.indexOf(']', s);
+    if (close >= 0 && close < e) e = close;
+  }
+  const v4 = parseIPv4(addr, s, e);
   if (v4 >= 0) return classifyIPv4(v4);
-  if (s.includes(':')) return classifyIPv6(s);
+  const colon = addr.indexOf(':', s);
+  if (colon >= 0 && colon < e) return classifyIPv6(addr.slice(s, e));
   return 'unknown';
 }
 
 export interface Peer {
+  /** Class of the remote end: the server for an outbound connection, the client for an inbound one. */
   cls: AddressClass;
-  /** Port number, or -1 when unknown. */
+  /** The server's port (the service), or -1 when unknown; client ports are ephemeral noise. */
   port: number;
+  /** The local end is the server (accept): someone connected to this workload. */
+  inbound: boolean;
 }
 
 function toPort(v: unknown): number {
@@ -101,30 +114,61 @@ function toPort(v: unknown): number {
   return -1;
 }
 
+function portOfRange(s: string, start: number, end: number): number {
+  if (end <= start || end - start > 5) return -1;
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+    n = n * 10 + (c - 48);
+  }
+  return n <= 65535 ? n : -1;
+}
+
 /**
- * The remote end of a connection from Falco fields: fd.rip/fd.rport (remote
- * peer), else fd.sip/fd.sport (server), else the part of fd.name after "->"
- * ("10.0.0.5:43210->1.2.3.4:4444"). Undefined when the event has no peer.
+ * The connection of a network event from Falco fields, written into `out`
+ * (no allocation: this runs for most events). Falco writes fd.name as
+ * "client:port->server:port" in both directions and fd.sip/fd.sport for the
+ * server, so the local end is the server (inbound) when fd.lport equals the
+ * server port. Returns false when the event has no connection.
  */
-export function extractPeer(fields: Readonly<Record<string, unknown>>): Peer | undefined {
-  const rip = fields['fd.rip'];
-  if (typeof rip === 'string' && rip.length > 0) {
-    return { cls: classifyAddress(rip), port: toPort(fields['fd.rport']) };
+export function extractPeer(fields: Readonly<Record<string, unknown>>, out: Peer): boolean {
+  const name = fields['fd.name'];
+  const arrow = typeof name === 'string' ? name.indexOf('->') : -1;
+  let serverPort = -1;
+  let clientEnd = -1;
+  let serverStart = -1;
+  let serverEnd = -1;
+  if (arrow > 0) {
+    const n = name as string;
+    clientEnd = n.lastIndexOf(':', arrow - 1);
+    if (clientEnd <= 0) clientEnd = arrow;
+    serverStart = arrow + 2;
+    const colon = n.lastIndexOf(':');
+    const p = colon > serverStart ? portOfRange(n, colon + 1, n.length) : -1;
+    serverEnd = p >= 0 ? colon : n.length;
+    serverPort = p;
   }
   const sip = fields['fd.sip'];
-  if (typeof sip === 'string' && sip.length > 0) {
-    return { cls: classifyAddress(sip), port: toPort(fields['fd.sport']) };
+  const hasSip = typeof sip === 'string' && sip.length > 0;
+  if (hasSip) {
+    const sport = toPort(fields['fd.sport']);
+    if (sport >= 0) serverPort = sport;
+  } else if (arrow <= 0) {
+    // Only the remote end is known (fd.rip / fd.rport): treat it as the server of an outbound connection.
+    const rip = fields['fd.rip'];
+    if (typeof rip !== 'string' || rip.length === 0) return false;
+    out.cls = classifyAddress(rip);
+    out.port = toPort(fields['fd.rport']);
+    out.inbound = false;
+    return true;
   }
-  const name = fields['fd.name'];
-  if (typeof name === 'string') {
-    const arrow = name.indexOf('->');
-    if (arrow >= 0) {
-      const remote = name.slice(arrow + 2);
-      const colon = remote.lastIndexOf(':');
-      if (colon > 0)
-        return { cls: classifyAddress(remote.slice(0, colon)), port: toPort(remote.slice(colon + 1)) };
-      return { cls: classifyAddress(remote), port: -1 };
-    }
-  }
-  return undefined;
+  const lport = toPort(fields['fd.lport']);
+  const inbound = lport >= 0 && lport === serverPort && arrow > 0;
+  out.port = serverPort;
+  out.inbound = inbound;
+  if (inbound) out.cls = classifyRange(name as string, 0, clientEnd);
+  else if (hasSip) out.cls = classifyAddress(sip);
+  else out.cls = classifyRange(name as string, serverStart, serverEnd);
+  return true;
 }

@@ -13,13 +13,13 @@ import { createNormalizer, type Normalizer } from '../events/normalize.ts';
 import type { NormalizedEvent } from '../events/types.ts';
 import { rocAuc } from './auc.ts';
 import { FEATURE_COUNT } from './featurizer.ts';
-import { Gate, type GateOptions } from './gate.ts';
+import { Gate, type GateDecision, type GateOptions } from './gate.ts';
 
 /** One line of a scenario's labels sidecar, aligned with the alert on the same line. */
 export interface EventLabel {
   line?: number;
   label: 'benign' | 'attack';
-  kind?: string;
+  kind?: string | null;
   technique?: string | null;
   attackId?: string | null;
 }
@@ -33,6 +33,7 @@ export interface AttackKindReport {
   attacks: number;
   detected: number;
   recall: number;
+  /** ATT&CK technique(s) of the kind's attacks, comma-separated when its variants differ. */
   technique: string | null;
 }
 
@@ -114,15 +115,16 @@ export class EventStreamEvaluator {
     return this.lastRejection;
   }
 
-  add(raw: unknown, label?: EventLabel): void {
+  /** Normalizes and decides one alert; undefined when it does not normalize (counted as rejected). */
+  add(raw: unknown, label?: EventLabel): GateDecision | undefined {
     let ev: NormalizedEvent;
     try {
       ev = this.normalize(raw);
     } catch (err) {
       this.reject(describeError(err));
-      return;
+      return undefined;
     }
-    this.addEvent(ev, label);
+    return this.addEvent(ev, label);
   }
 
   /** Counts an input that never became an event (bad JSON, bad schema): skipped, as ingest would. */
@@ -131,7 +133,7 @@ export class EventStreamEvaluator {
     this.lastRejection = reason;
   }
 
-  addEvent(ev: NormalizedEvent, label?: EventLabel): void {
+  addEvent(ev: NormalizedEvent, label?: EventLabel): GateDecision {
     const trainingsBefore = this.gate.trainingCount;
     const started = performance.now();
     const decision = this.gate.process(ev);
@@ -149,7 +151,7 @@ export class EventStreamEvaluator {
     if (decision.modelVersion === null) this.warmupEvents++;
     if (decision.forwarded) this.forwarded++;
 
-    if (label === undefined) return;
+    if (label === undefined) return decision;
     this.labelled = true;
     const isAttack = label.label === 'attack';
     if (decision.reason === 'anomaly' || decision.reason === 'normal') {
@@ -159,7 +161,7 @@ export class EventStreamEvaluator {
     if (!isAttack) {
       this.benign++;
       if (decision.forwarded) this.benignForwarded++;
-      return;
+      return decision;
     }
     this.attackEvents++;
     if (decision.forwarded) this.attackEventsForwarded++;
@@ -176,6 +178,7 @@ export class EventStreamEvaluator {
     }
     if (ev.timeMs < track.firstMs) track.firstMs = ev.timeMs;
     if (decision.forwarded && !(ev.timeMs >= track.firstForwardMs)) track.firstForwardMs = ev.timeMs;
+    return decision;
   }
 
   report(): EventStreamReport {
@@ -184,6 +187,11 @@ export class EventStreamEvaluator {
     let detected = 0;
     for (const a of this.attacks.values()) {
       const k = (perKind[a.kind] ??= { attacks: 0, detected: 0, recall: 0, technique: a.technique });
+      // A kind may span several techniques (variants): list each once.
+      if (a.technique !== null && !(k.technique ?? '').split(', ').includes(a.technique)) {
+        k.technique =
+          k.technique === null ? a.technique : [...k.technique.split(', '), a.technique].sort().join(', ');
+      }
       k.attacks++;
       if (!Number.isNaN(a.firstForwardMs)) {
         k.detected++;

@@ -11,11 +11,11 @@
  */
 import { FalconerError } from '../errors.ts';
 import type { NormalizedEvent, Workload } from '../events/types.ts';
-import { ADDRESS_CLASS_INDEX, extractPeer } from './address.ts';
+import { ADDRESS_CLASS_INDEX, extractPeer, type Peer } from './address.ts';
 import { hashInt, hashRange, hashString, salt } from './hash.ts';
 import { ownerKey } from './owner.ts';
 import { DecayedCountMinSketch } from './sketch.ts';
-import { shannonEntropy } from './text-stats.ts';
+import { MAX_TEXT_SCAN, shannonEntropy } from './text-stats.ts';
 
 export const FEATURE_NAMES = Object.freeze([
   'rule_rarity',
@@ -34,6 +34,11 @@ export const FEATURE_NAMES = Object.freeze([
   'owner_process_novelty',
   'owner_lineage_novelty',
   'owner_dest_novelty',
+  'owner_recent_repeat',
+  'command_rarity',
+  'owner_command_novelty',
+  'rarity_max',
+  'novelty_max',
 ] as const);
 
 export type FeatureName = (typeof FEATURE_NAMES)[number];
@@ -41,7 +46,7 @@ export type FeatureName = (typeof FEATURE_NAMES)[number];
 /** Bump the version whenever a feature's meaning, order or scale changes: old models are then refused. */
 export const FEATURE_SCHEMA: { readonly schemaVersion: string; readonly names: readonly string[] } =
   Object.freeze({
-    schemaVersion: 'falconer.features/2',
+    schemaVersion: 'falconer.features/3',
     names: FEATURE_NAMES,
   });
 
@@ -52,6 +57,8 @@ const F = Object.fromEntries(FEATURE_NAMES.map((n, i) => [n, i])) as Record<Feat
 export interface FeaturizerOptions {
   /** Half-life of every decayed count, in event-time ms (default 12 h). */
   halfLifeMs?: number;
+  /** Half-life of the short-term repetition count (default 60 s of event time). */
+  recentHalfLifeMs?: number;
   /** Count-min sketch cells per row, a power of two (default 2^16). */
   sketchWidth?: number;
   /** Count-min sketch rows (default 4). */
@@ -66,6 +73,7 @@ export interface FeaturizerOptions {
 
 export const DEFAULT_FEATURIZER_OPTIONS: Readonly<Required<FeaturizerOptions>> = Object.freeze({
   halfLifeMs: 12 * 3600 * 1000,
+  recentHalfLifeMs: 60_000,
   sketchWidth: 1 << 16,
   sketchDepth: 4,
   ownerCacheSize: 4096,
@@ -75,8 +83,8 @@ export const DEFAULT_FEATURIZER_OPTIONS: Readonly<Required<FeaturizerOptions>> =
 
 /** Workload keys longer than this are not cached (their owner is recomputed), which bounds the cache's bytes. */
 export const MAX_CACHED_KEY_LENGTH = 256;
-/** Estimated bytes per owner-cache entry besides the key's characters (Map slot, string header, number). */
-const OWNER_ENTRY_OVERHEAD = 80;
+/** Estimated bytes per owner-cache entry besides the key's characters (Map slot, string header, a two-number object). */
+const OWNER_ENTRY_OVERHEAD = 112;
 
 // Exact decayed totals: how many events carried each categorical feature (the rarity denominators).
 const T_RULE = 0;
@@ -87,7 +95,10 @@ const T_PORT = 4;
 const T_CLASS = 5;
 const T_PATH = 6;
 const T_USER = 7;
-const TOTALS = 8;
+const T_COMMAND = 8;
+const TOTALS = 9;
+/** Cells per row of the short-term sketch: it only needs to tell the keys active in the last minutes apart. */
+const RECENT_SKETCH_WIDTH = 1 << 14;
 
 const S_RULE = salt('rule');
 const S_PROCESS = salt('process');
@@ -99,18 +110,33 @@ const S_PATH = salt('path.prefix');
 const S_USER = salt('user');
 const S_OWNER = salt('owner');
 const S_OWNER_TOTAL = salt('owner.total');
+const S_OWNER_USER = salt('owner.user');
+const S_AUDIT_ACTION = salt('audit.action');
 const S_OWNER_RULE = salt('owner.rule');
 const S_OWNER_PROCESS = salt('owner.process');
 const S_OWNER_LINEAGE = salt('owner.lineage');
 const S_OWNER_DEST = salt('owner.dest');
+const S_OWNER_RECENT = salt('owner.recent');
+const S_COMMAND = salt('command');
+const S_OWNER_COMMAND = salt('owner.command');
 const ARROW = hashString('→');
 
 const MS_PER_HOUR = 3_600_000;
 const MS_PER_DAY = 24 * MS_PER_HOUR;
 /** Path components kept in a file-path prefix: /var/run/secrets, /etc/shadow, /proc/#/environ. */
 const PATH_COMPONENTS = 3;
+/** Command-line words kept in its shape: `sh -c wal-g`, `python3 /app/score.py --port`. */
+const COMMAND_WORDS = 3;
+/** Characters of each word kept in the shape. */
+const COMMAND_WORD_CHARS = 32;
 
 type Fields = NormalizedEvent['fields'];
+
+interface WorkloadHashes {
+  readonly owner: number;
+  /** -1 when the workload has no image. */
+  readonly image: number;
+}
 
 /** A usable string field: Falco writes null, "" or "<NA>" for a field without value. */
 function text(fields: Fields, key: string): string | undefined {
@@ -155,6 +181,59 @@ function hashPathPrefix(path: string, seed: number): number {
   return h;
 }
 
+/**
+ * Hash of a command line's shape: its first COMMAND_WORDS words (split on
+ * blanks, quotes and shell operators ignored, each cut to COMMAND_WORD_CHARS),
+ * runs of digits folded to '#'. `sh -c wal-g wal-push pg_wal/00000001` and
+ * `sh -c 'bash -i >& /dev/tcp/…'` share a program but not a shape.
+ */
+function hashCommandShape(cmdline: string, seed: number): number {
+  let h = seed;
+  let words = 0;
+  let i = 0;
+  const n = Math.min(cmdline.length, MAX_TEXT_SCAN);
+  while (i < n && words < COMMAND_WORDS) {
+    while (i < n && isCommandSeparator(cmdline.charCodeAt(i))) i++;
+    if (i >= n) break;
+    let kept = 0;
+    let inDigits = false;
+    h = hashInt(0x20, h);
+    while (i < n && !isCommandSeparator(cmdline.charCodeAt(i))) {
+      const c = cmdline.charCodeAt(i++);
+      if (kept >= COMMAND_WORD_CHARS) continue;
+      if (c >= 48 && c <= 57) {
+        if (!inDigits) {
+          h = Math.imul(h ^ 0x23, 0x01000193) >>> 0;
+          kept++;
+        }
+        inDigits = true;
+      } else {
+        h = Math.imul(h ^ c, 0x01000193) >>> 0;
+        kept++;
+        inDigits = false;
+      }
+    }
+    words++;
+  }
+  return h;
+}
+
+/** Blanks, quotes and the shell operators that glue words together. */
+function isCommandSeparator(c: number): boolean {
+  return (
+    c === 32 ||
+    c === 9 ||
+    c === 10 ||
+    c === 34 ||
+    c === 39 ||
+    c === 59 ||
+    c === 38 ||
+    c === 124 ||
+    c === 40 ||
+    c === 41
+  );
+}
+
 /** Rarity of a value whose decayed count is `count` among `total` events: −ln of its smoothed frequency. */
 function rarity(total: number, count: number): number {
   return Math.log((total + 1) / (count + 1));
@@ -164,12 +243,15 @@ export class Featurizer {
   readonly options: Readonly<Required<FeaturizerOptions>>;
   readonly dimensions = FEATURE_COUNT;
   private readonly sketch: DecayedCountMinSketch;
-  private readonly owners = new Map<string, number>();
+  /** Short-memory counts: how often this owner did exactly this in the last minutes. */
+  private readonly recentSketch: DecayedCountMinSketch;
+  private readonly owners = new Map<string, WorkloadHashes>();
   private ownerKeyChars = 0;
   private readonly buffer = new Float64Array(FEATURE_COUNT);
+  private readonly peer: Peer = { cls: 'unknown', port: -1, inbound: false };
   // Keys of the current event, learnt after it has been featurized.
-  private readonly pendingKeys = new Float64Array(16);
-  private readonly pendingScaled = new Float64Array(16);
+  private readonly pendingKeys = new Float64Array(24);
+  private readonly pendingScaled = new Float64Array(24);
   private nPending = 0;
   private readonly pendingTotals = new Int32Array(TOTALS);
   private learned = 0;
@@ -196,6 +278,12 @@ export class Featurizer {
     }
     this.offsetMs = opts.utcOffsetMinutes * 60_000;
     this.options = Object.freeze(opts);
+    this.recentSketch = new DecayedCountMinSketch({
+      width: RECENT_SKETCH_WIDTH,
+      depth: 4,
+      halfLifeMs: opts.recentHalfLifeMs,
+      totals: 0,
+    });
     this.sketch = new DecayedCountMinSketch({
       width: opts.sketchWidth,
       depth: opts.sketchDepth,
@@ -211,13 +299,20 @@ export class Featurizer {
 
   /** Estimated bytes of state now (sketch + owner cache). */
   stateBytes(): number {
-    return this.sketch.bytes + this.owners.size * OWNER_ENTRY_OVERHEAD + this.ownerKeyChars * 2;
+    return (
+      this.sketch.bytes +
+      this.recentSketch.bytes +
+      this.owners.size * OWNER_ENTRY_OVERHEAD +
+      this.ownerKeyChars * 2
+    );
   }
 
   /** The most stateBytes() can ever be with these options: the documented memory bound. */
   get maxStateBytes(): number {
     return (
-      this.sketch.bytes + this.options.ownerCacheSize * (OWNER_ENTRY_OVERHEAD + MAX_CACHED_KEY_LENGTH * 2)
+      this.sketch.bytes +
+      this.recentSketch.bytes +
+      this.options.ownerCacheSize * (OWNER_ENTRY_OVERHEAD + MAX_CACHED_KEY_LENGTH * 2)
     );
   }
 
@@ -246,7 +341,9 @@ export class Featurizer {
     const pendingTotals = this.pendingTotals;
     let nTotals = 0;
 
-    const owner = this.ownerHash(ev.workload);
+    // An API request's actor is its user (a service account is a workload's identity); a syscall's is its workload.
+    const auditUser = ev.source === 'k8s_audit' ? text(fields, 'ka.user.name') : undefined;
+    const owner = auditUser !== undefined ? hashString(auditUser, S_OWNER_USER) : this.ownerHash(ev.workload);
     const ownerTotalKey = hashInt(owner, S_OWNER_TOTAL);
     this.nPending = 0;
     const ownerTotal = this.read(ownerTotalKey);
@@ -266,15 +363,20 @@ export class Featurizer {
       processHash = hashString(procName);
       const pname = text(fields, 'proc.pname');
       parentHash = pname === undefined ? 0 : hashString(pname);
-    } else {
+    } else if (ev.source === 'k8s_audit') {
+      // The API action: verb and resource when the rule's output carries them, else the rule (which names the action).
       const verb = text(fields, 'ka.verb');
       if (verb !== undefined) {
         const resource = text(fields, 'ka.target.resource') ?? '';
         const sub = text(fields, 'ka.target.subresource') ?? '';
-        processHash = hashString(sub, hashInt(0x2f, hashString(resource, hashInt(0x20, hashString(verb)))));
-        const actor = text(fields, 'ka.user.name');
-        parentHash = actor === undefined ? 0 : hashString(actor);
+        processHash = hashString(
+          sub,
+          hashInt(0x2f, hashString(resource, hashInt(0x20, hashString(verb, S_AUDIT_ACTION)))),
+        );
+      } else {
+        processHash = hashString(ev.rule, S_AUDIT_ACTION);
       }
+      parentHash = auditUser === undefined ? 0 : hashString(auditUser);
     }
     if (processHash >= 0) {
       const processKey = hashInt(processHash, S_PROCESS);
@@ -287,9 +389,9 @@ export class Featurizer {
       out[F.owner_process_novelty] = rarity(ownerTotal, this.read(ownerProcessKey));
       const ownerLineageKey = hashInt(owner, hashInt(lineageKey, S_OWNER_LINEAGE));
       out[F.owner_lineage_novelty] = rarity(ownerTotal, this.read(ownerLineageKey));
-      const image = ev.workload.image ?? text(fields, 'container.image.repository');
-      if (image !== undefined) {
-        const imageProcessKey = hashInt(processHash, hashImageRepo(image, S_IMAGE_PROCESS));
+      const imageBase = this.imageHash(ev.workload, fields);
+      if (imageBase >= 0) {
+        const imageProcessKey = hashInt(processHash, imageBase);
         out[F.image_process_rarity] = rarity(sketch.total(T_IMAGE_PROCESS), this.read(imageProcessKey));
         pendingTotals[nTotals++] = T_IMAGE_PROCESS;
       } else {
@@ -303,11 +405,12 @@ export class Featurizer {
       out[F.image_process_rarity] = 0;
     }
 
-    // Network peer: port and address class, globally; the (class, port) pair for this owner.
-    const peer = extractPeer(fields);
-    if (peer !== undefined) {
-      const cls = ADDRESS_CLASS_INDEX[peer.cls];
-      const portKey = hashInt(peer.port, S_PORT);
+    // Network connection: server port and remote address class, globally; the (class, port) pair for this owner.
+    const peer = this.peer;
+    if (extractPeer(fields, peer)) {
+      // Direction is part of every key: serving on 443 and calling out to 443 are different behaviours.
+      const cls = ADDRESS_CLASS_INDEX[peer.cls] + (peer.inbound ? 16 : 0);
+      const portKey = hashInt(peer.port, hashInt(peer.inbound ? 1 : 0, S_PORT));
       const classKey = hashInt(cls, S_CLASS);
       out[F.dest_port_rarity] = rarity(sketch.total(T_PORT), this.read(portKey));
       out[F.dest_class_rarity] = rarity(sketch.total(T_CLASS), this.read(classKey));
@@ -320,6 +423,15 @@ export class Featurizer {
       out[F.dest_class_rarity] = 0;
       out[F.owner_dest_novelty] = 0;
     }
+
+    // Short-term repetition: the same owner doing the same thing (rule, program, parent) again within minutes.
+    const recentKey = hashInt(
+      owner,
+      hashInt(ruleKey, hashInt(processHash, hashInt(parentHash, S_OWNER_RECENT))),
+    );
+    const recentWeight = this.recentSketch.advance(timeMs);
+    const recentScaled = this.recentSketch.scaledCount(recentKey);
+    out[F.owner_recent_repeat] = Math.log2(1 + recentScaled * this.recentSketch.scale);
 
     // File-path prefix.
     let path = text(fields, 'fd.name');
@@ -354,16 +466,45 @@ export class Featurizer {
     if (cmdline !== undefined) {
       out[F.cmdline_length] = Math.log2(1 + cmdline.length);
       out[F.cmdline_entropy] = shannonEntropy(cmdline);
+      const commandKey = hashCommandShape(cmdline, S_COMMAND);
+      out[F.command_rarity] = rarity(sketch.total(T_COMMAND), this.read(commandKey));
+      pendingTotals[nTotals++] = T_COMMAND;
+      const ownerCommandKey = hashInt(owner, hashInt(commandKey, S_OWNER_COMMAND));
+      out[F.owner_command_novelty] = rarity(ownerTotal, this.read(ownerCommandKey));
     } else {
       out[F.cmdline_length] = 0;
       out[F.cmdline_entropy] = 0;
+      out[F.command_rarity] = 0;
+      out[F.owner_command_novelty] = 0;
     }
+
+    // Aggregates: one dimension in which anything strongly rare (or new for its owner) is extreme,
+    // so a random split has more than one chance to isolate it (see docs/features.md).
+    out[F.rarity_max] = Math.max(
+      out[F.rule_rarity]!,
+      out[F.process_rarity]!,
+      out[F.lineage_rarity]!,
+      out[F.image_process_rarity]!,
+      out[F.dest_port_rarity]!,
+      out[F.dest_class_rarity]!,
+      out[F.path_prefix_rarity]!,
+      out[F.user_rarity]!,
+      out[F.command_rarity]!,
+    );
+    out[F.novelty_max] = Math.max(
+      out[F.owner_rule_novelty]!,
+      out[F.owner_process_novelty]!,
+      out[F.owner_lineage_novelty]!,
+      out[F.owner_dest_novelty]!,
+      out[F.owner_command_novelty]!,
+    );
 
     if (learn) {
       const keys = this.pendingKeys;
       const scaled = this.pendingScaled;
       for (let i = 0; i < this.nPending; i++) sketch.add(keys[i]!, weight, scaled[i]!);
       for (let i = 0; i < nTotals; i++) sketch.addTotal(pendingTotals[i]!, weight);
+      this.recentSketch.add(recentKey, recentWeight, recentScaled);
       this.learned++;
     }
     return out;
@@ -391,18 +532,24 @@ export class Featurizer {
   /** Forgets everything learnt (the owner cache too). */
   reset(): void {
     this.sketch.clear();
+    this.recentSketch.clear();
     this.owners.clear();
     this.ownerKeyChars = 0;
     this.learned = 0;
   }
 
-  private ownerHash(w: Workload): number {
+  /** Per-workload hashes (owner, image), computed once per workload key while it stays cached. */
+  private workloadHashes(w: Workload): WorkloadHashes {
     const cached = this.owners.get(w.key);
     if (cached !== undefined) return cached;
-    const h = hashString(ownerKey(w), S_OWNER);
+    const image = w.image;
+    const h: WorkloadHashes = {
+      owner: hashString(ownerKey(w), S_OWNER),
+      image: image === undefined ? -1 : hashImageRepo(image, S_IMAGE_PROCESS),
+    };
     if (w.key.length <= MAX_CACHED_KEY_LENGTH) {
       if (this.owners.size >= this.options.ownerCacheSize) {
-        // Clearing (rather than LRU) keeps the hot path to one Map lookup; owners are recomputed on demand.
+        // Clearing (rather than LRU) keeps the hot path to one Map lookup; entries are recomputed on demand.
         this.owners.clear();
         this.ownerKeyChars = 0;
       }
@@ -410,6 +557,18 @@ export class Featurizer {
       this.ownerKeyChars += w.key.length;
     }
     return h;
+  }
+
+  private ownerHash(w: Workload): number {
+    return this.workloadHashes(w).owner;
+  }
+
+  /** Hash of the workload's image repository (tag dropped), else of container.image.repository; -1 without one. */
+  private imageHash(w: Workload, fields: Fields): number {
+    const h = this.workloadHashes(w).image;
+    if (h >= 0) return h;
+    const repo = text(fields, 'container.image.repository');
+    return repo === undefined ? -1 : hashImageRepo(repo, S_IMAGE_PROCESS);
   }
 }
 

@@ -76,7 +76,7 @@ export interface GateOptions {
   falsePositiveWeight?: number;
   /**
    * Reference rows, as a fraction of the window rows, drawn uniformly over each feature's observed
-   * range extended upwards by half of it (default 0: off). See docs/features.md ("Beyond the range").
+   * range extended upwards by half of it (default 0.1; 0 turns them off). See docs/features.md ("Beyond the range").
    */
   referenceFraction?: number;
   /** Confirmed attacks remembered to keep their rows out of training (default 4096). */
@@ -91,7 +91,7 @@ export interface GateOptions {
 export type DecisionReason = 'anomaly' | 'normal' | 'warmup' | 'warmup-priority';
 
 export interface GateDecision {
-  eventId: string;
+  readonly eventId: string;
   /** Anomaly score in [0, 1]; 0 while no model is serving (reason 'warmup' / 'warmup-priority'). */
   score: number;
   forwarded: boolean;
@@ -101,6 +101,50 @@ export interface GateDecision {
   /** The signal this forwarded event opened or joined (a snapshot). */
   signal?: Signal;
   signalUpdate?: SignalUpdateKind;
+}
+
+/**
+ * A decision; the event id is read only when asked for, since deriving it
+ * (a content hash) costs more than the whole gate and most decisions are
+ * "normal" ones nobody looks at.
+ */
+class Decision implements GateDecision {
+  readonly #event: NormalizedEvent;
+  readonly score: number;
+  readonly forwarded: boolean;
+  readonly modelVersion: string | null;
+  readonly reason: DecisionReason;
+  signal?: Signal;
+  signalUpdate?: SignalUpdateKind;
+
+  constructor(
+    event: NormalizedEvent,
+    score: number,
+    forwarded: boolean,
+    modelVersion: string | null,
+    reason: DecisionReason,
+  ) {
+    this.#event = event;
+    this.score = score;
+    this.forwarded = forwarded;
+    this.modelVersion = modelVersion;
+    this.reason = reason;
+  }
+
+  get eventId(): string {
+    return this.#event.id;
+  }
+
+  toJSON(): Omit<GateDecision, 'signal'> & { signal?: Signal } {
+    return {
+      eventId: this.eventId,
+      score: this.score,
+      forwarded: this.forwarded,
+      modelVersion: this.modelVersion,
+      reason: this.reason,
+      ...(this.signal !== undefined ? { signal: this.signal, signalUpdate: this.signalUpdate } : {}),
+    };
+  }
 }
 
 export interface RetrainResult {
@@ -153,7 +197,7 @@ const DEFAULTS = {
   feedbackMemory: 10_000,
   falsePositivePool: 1024,
   falsePositiveWeight: 16,
-  referenceFraction: 0,
+  referenceFraction: 0.1,
   attackMemory: 4096,
 } as const;
 
@@ -367,13 +411,7 @@ export class Gate {
       this.metrics?.eventScored(undefined);
     }
 
-    const decision: GateDecision = {
-      eventId: ev.id,
-      score,
-      forwarded,
-      modelVersion: serving?.model.modelVersion ?? null,
-      reason,
-    };
+    const decision = new Decision(ev, score, forwarded, serving?.model.modelVersion ?? null, reason);
     if (forwarded) {
       this.forwarded++;
       this.memory.remember(ev.id, x);
@@ -465,7 +503,8 @@ export class Gate {
       sampleSize: this.sampleSize,
       seed: deriveSeed(this.seed, trainingNumber),
     });
-    const threshold = this.fixedThreshold ?? this.calibrate(forest, training, n);
+    // Reference rows are synthetic: never calibrate on them.
+    const threshold = this.fixedThreshold ?? this.calibrate(forest, training, n - nRef);
     this.rescoreRecent(forest);
     const model: GateModel = {
       forest,

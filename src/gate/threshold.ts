@@ -24,15 +24,53 @@ export function quantileThreshold(scores: Float64Array, forwardRate: number): nu
   checkForwardRate(forwardRate);
   const n = scores.length;
   if (n === 0) throw new FalconerError('GATE_NOT_READY', 'no scores to calibrate a threshold on');
-  const sorted = scores.slice().sort();
-  const cut = n - Math.max(1, Math.round(forwardRate * n));
-  const s = sorted[cut]!;
-  if (cut === 0 || sorted[cut - 1]! < s) return s;
-  let j = cut + 1;
-  while (j < n && sorted[j] === s) j++;
-  if (j < n) return sorted[j]!;
+  const wanted = Math.max(1, Math.round(forwardRate * n));
+  const s = selectKth(scores.slice(), n - wanted);
+  // O(n) tie check instead of a sort: how many are >= s, and the next distinct score above it.
+  let atOrAbove = 0;
+  let nextAbove = Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = scores[i]!;
+    if (v >= s) {
+      atOrAbove++;
+      if (v > s && v < nextAbove) nextAbove = v;
+    }
+  }
+  if (atOrAbove <= wanted) return s;
+  if (nextAbove !== Infinity) return nextAbove;
   // Every top score is tied: forward nothing rather than all of them.
   return Math.min(1, s + Math.max(Number.EPSILON, Math.abs(s) * Number.EPSILON * 4));
+}
+
+/** The k-th smallest value (0-based) of `a`, which is reordered (Hoare quickselect, median-of-three pivots). */
+export function selectKth(a: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    const mid = (lo + hi) >>> 1;
+    // Median of three as pivot: robust to sorted and reverse-sorted input.
+    const x = a[lo]!;
+    const y = a[mid]!;
+    const z = a[hi]!;
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k]!;
+  }
+  return a[k]!;
 }
 
 /**

