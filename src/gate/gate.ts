@@ -504,8 +504,13 @@ export class Gate {
       seed: deriveSeed(this.seed, trainingNumber),
     });
     // Reference rows are synthetic: never calibrate on them.
-    const threshold = this.fixedThreshold ?? this.calibrate(forest, training, n - nRef);
-    this.rescoreRecent(forest);
+    let threshold: number;
+    if (this.fixedThreshold === undefined) {
+      threshold = this.calibrate(forest, training, n - nRef);
+    } else {
+      threshold = this.fixedThreshold;
+      this.rescoreRecent(forest);
+    }
     const model: GateModel = {
       forest,
       modelVersion: `gate-${this.seed}-${trainingNumber}`,
@@ -572,8 +577,9 @@ export class Gate {
         );
       }
       threshold = this.calibrate(model.forest, new Float64Array(0), 0);
+    } else {
+      this.rescoreRecent(model.forest);
     }
-    this.rescoreRecent(model.forest);
     this.install(model, threshold);
     this.sinceTrain = 0;
     this.lastTrainMs = this.clockMs;
@@ -651,19 +657,22 @@ export class Gate {
    * on the recent events (on the training rows while recent events are few).
    */
   private calibrate(forest: IsolationForest, training: Float64Array, nTraining: number): number {
+    // One scoring pass over the recent window serves both: the new model's threshold and its recent scores.
+    const recentScores = this.rescoreRecent(forest);
     if (this.recent.size < MIN_CALIBRATION_ROWS && nTraining > 0) {
       return quantileThreshold(forest.scoreBatch(training, nTraining), this.forwardRate);
     }
-    if (this.recent.size === 0)
+    if (recentScores === undefined)
       throw new FalconerError('GATE_NOT_READY', 'no recent events to calibrate a threshold on');
-    const rows = this.recent.rows();
-    const scores = forest.scoreBatch(rows, this.recent.size);
-    return quantileThreshold(this.withoutAttacks(rows, scores), this.forwardRate);
+    return quantileThreshold(this.withoutAttacks(this.recent.rows(), recentScores), this.forwardRate);
   }
 
   /** Gives the recent window the new model's scores, so later recalibrations rank events by the serving model. */
-  private rescoreRecent(forest: IsolationForest): void {
-    if (this.recent.size > 0) this.recent.setScores(forest.scoreBatch(this.recent.rows(), this.recent.size));
+  private rescoreRecent(forest: IsolationForest): Float64Array | undefined {
+    if (this.recent.size === 0) return undefined;
+    const scores = forest.scoreBatch(this.recent.rows(), this.recent.size);
+    this.recent.setScores(scores);
+    return scores;
   }
 
   /** Between retrains: the threshold follows the serving model's recent scores (drift moves them). */
