@@ -206,6 +206,8 @@ export const MIN_TRAINING_ROWS = 64;
 /** Below this many recent vectors the threshold is calibrated on the training rows instead. */
 const MIN_CALIBRATION_ROWS = 1000;
 const MAX_FALSE_POSITIVE_SHARE = 0.25;
+/** processBatch scores at most this many events per kernel call (the embedded bus delivers up to 512). */
+const CHUNK_ROWS = 512;
 
 interface Serving {
   readonly model: GateModel;
@@ -246,6 +248,14 @@ export class Gate {
 
   private serving: Serving | undefined;
   private readonly vector = new Float64Array(FEATURE_COUNT);
+  /** processBatch scratch: one chunk's vectors (row views into one buffer), times, recent-window slots, scores. */
+  private readonly chunkRows = new Float64Array(CHUNK_ROWS * FEATURE_COUNT);
+  private readonly chunkViews = Array.from({ length: CHUNK_ROWS }, (_, i) =>
+    this.chunkRows.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT),
+  );
+  private readonly chunkTimes = new Float64Array(CHUNK_ROWS);
+  private readonly chunkSlots = new Int32Array(CHUNK_ROWS);
+  private readonly chunkScores = new Float64Array(CHUNK_ROWS);
   private readonly reservoirs: Reservoir[];
   private readonly reservoirCapacity: number;
   private active = 0;
@@ -412,18 +422,7 @@ export class Gate {
     }
 
     const decision = new Decision(ev, score, forwarded, serving?.model.modelVersion ?? null, reason);
-    if (forwarded) {
-      this.forwarded++;
-      this.memory.remember(ev.id, x);
-      const update = this.signals.add(ev, score);
-      decision.signal = update.signal;
-      decision.signalUpdate = update.kind;
-      if (this.metrics !== undefined) {
-        this.metrics.eventForwarded(reason as ForwardReason);
-        if (update.kind === 'opened') this.metrics.signalOpened();
-      }
-      this.onSignal?.(update);
-    }
+    if (forwarded) this.forward(ev, x, score, reason, decision);
 
     if (mature) {
       this.sinceTrain++;
@@ -439,11 +438,94 @@ export class Gate {
     return decision;
   }
 
-  /** Decides a batch of events, in order (same semantics as process()). */
+  /**
+   * Decides a batch of events, in order, with the same decisions as calling process() on each
+   * (same stream + seed ⇒ same scores, thresholds, forwards and signals), but faster: the batch is
+   * cut into chunks, each featurized event by event (score-then-learn, as in process()), then scored
+   * in one call of the forest's branch-free batch kernel, then decided in order. A chunk ends right
+   * after an event at which process() would retrain or recalibrate, and that retrain/recalibration
+   * runs there, before the next chunk is featurized — so scheduled retraining and threshold updates
+   * happen after exactly the same events as with process().
+   */
   processBatch(events: readonly NormalizedEvent[]): GateDecision[] {
     const out = new Array<GateDecision>(events.length);
-    for (let i = 0; i < events.length; i++) out[i] = this.process(events[i]!);
+    let start = 0;
+    while (start < events.length) start = this.processChunk(events, start, out);
     return out;
+  }
+
+  /** One chunk of processBatch from `start`; returns where the next chunk starts. */
+  private processChunk(events: readonly NormalizedEvent[], start: number, out: GateDecision[]): number {
+    const rows = this.chunkRows;
+    const times = this.chunkTimes;
+    const slots = this.chunkSlots;
+    const limit = Math.min(events.length, start + Math.min(CHUNK_ROWS, this.recent.capacity));
+    const serving = this.serving;
+    let retrainDue = false;
+    let recalibrationDue = false;
+    let end = start;
+    // 1. Featurize in order (each against the state before it) and record everything process()
+    //    records before scoring; stop after an event that makes a retrain or recalibration due.
+    while (end < limit) {
+      const ev = events[end]!;
+      const i = end - start;
+      const x = this.featurizer.featurize(ev, this.chunkViews[i]!);
+      this.seen++;
+      const t = Number.isFinite(ev.timeMs) ? ev.timeMs : Number.isFinite(this.clockMs) ? this.clockMs : 0;
+      if (!(t <= this.clockMs)) this.clockMs = t;
+      times[i] = t;
+      end++;
+      if (this.featurizer.eventsLearned > this.featurizerWarmupEvents) {
+        this.reservoirs[this.active]!.add(x);
+        slots[i] = this.recent.push(x);
+        this.sinceTrain++;
+        if (this.autoRetrain && this.retrainIsDue(t)) retrainDue = true;
+        if (
+          this.recalibrateEveryEvents > 0 &&
+          serving !== undefined &&
+          ++this.sinceCalibration >= this.recalibrateEveryEvents
+        ) {
+          recalibrationDue = true;
+        }
+        if (retrainDue || recalibrationDue) break;
+      } else {
+        slots[i] = -1;
+      }
+    }
+    const n = end - start;
+    // 2. Score the chunk at once with the model serving at its start (bit-identical to score()).
+    const scores = this.chunkScores;
+    if (serving !== undefined) serving.model.forest.scoreBatch(rows, n, scores);
+    // 3. Decide in order.
+    const modelVersion = serving?.model.modelVersion ?? null;
+    for (let i = 0; i < n; i++) {
+      const ev = events[start + i]!;
+      this.signals.advance(times[i]!);
+      const slot = slots[i]!;
+      let score = 0;
+      let forwarded: boolean;
+      let reason: DecisionReason;
+      if (serving !== undefined && slot >= 0) {
+        score = scores[i]!;
+        forwarded = score >= serving.threshold;
+        reason = forwarded ? 'anomaly' : 'normal';
+        this.recent.setScoreAt(slot, score);
+        this.scored++;
+        this.metrics?.eventScored(score);
+      } else {
+        const max = this.warmupForwardMaxLevel;
+        forwarded = max !== null && ev.priorityLevel <= max;
+        reason = forwarded ? 'warmup-priority' : 'warmup';
+        this.metrics?.eventScored(undefined);
+      }
+      const decision = new Decision(ev, score, forwarded, modelVersion, reason);
+      if (forwarded) this.forward(ev, this.chunkViews[i]!, score, reason, decision);
+      out[start + i] = decision;
+    }
+    // 4. The retrain / recalibration process() would run after the chunk's last event.
+    if (retrainDue) this.retrainIfDue(times[n - 1]!);
+    if (recalibrationDue) this.recalibrate();
+    return end;
   }
 
   /**
@@ -625,21 +707,45 @@ export class Gate {
     return { applied: true };
   }
 
+  /** A forwarded event: remembered for feedback, grouped into a signal, counted. */
+  private forward(
+    ev: NormalizedEvent,
+    x: Float64Array,
+    score: number,
+    reason: DecisionReason,
+    decision: Decision,
+  ): void {
+    this.forwarded++;
+    this.memory.remember(ev.id, x);
+    const update = this.signals.add(ev, score);
+    decision.signal = update.signal;
+    decision.signalUpdate = update.kind;
+    if (this.metrics !== undefined) {
+      this.metrics.eventForwarded(reason as ForwardReason);
+      if (update.kind === 'opened') this.metrics.signalOpened();
+    }
+    this.onSignal?.(update);
+  }
+
   private install(model: GateModel, threshold: number): void {
     const sequence = ++this.sequence;
     this.serving = { model, threshold, sequence }; // the one reference swap
     this.metrics?.modelServing(model.modelVersion, sequence, threshold);
   }
 
-  private retrainIfDue(t: number): void {
+  /** Whether a scheduled retrain is due now, at event time t. */
+  private retrainIsDue(t: number): boolean {
     if (this.serving === undefined) {
-      if (this.seen < this.warmupEvents) return;
+      if (this.seen < this.warmupEvents) return false;
       let rows = 0;
       for (const r of this.reservoirs) rows += r.size;
-      if (rows < MIN_TRAINING_ROWS) return;
-    } else if (this.sinceTrain < this.retrainEveryEvents && !(t - this.lastTrainMs >= this.retrainEveryMs)) {
-      return;
+      return rows >= MIN_TRAINING_ROWS;
     }
+    return this.sinceTrain >= this.retrainEveryEvents || t - this.lastTrainMs >= this.retrainEveryMs;
+  }
+
+  private retrainIfDue(t: number): void {
+    if (!this.retrainIsDue(t)) return;
     try {
       this.retrain();
       this.lastRetrainError = undefined;

@@ -104,8 +104,8 @@ export class RecentWindow {
     return this.count;
   }
 
-  /** Adds a vector (its score unknown until setLastScore or rescore). */
-  push(row: ArrayLike<number>): void {
+  /** Adds a vector (its score unknown until setLastScore, setScoreAt or rescore); returns its slot. */
+  push(row: ArrayLike<number>): number {
     const d = this.dimensions;
     const slot = this.next;
     const base = slot * d;
@@ -114,11 +114,21 @@ export class RecentWindow {
     this.lastSlot = slot;
     this.next = (slot + 1) % this.capacity;
     if (this.count < this.capacity) this.count++;
+    return slot;
   }
 
   /** Records the serving model's score of the vector pushed last. */
   setLastScore(score: number): void {
     if (this.lastSlot >= 0) this.scoreValues[this.lastSlot] = score;
+  }
+
+  /**
+   * Records the serving model's score of the vector pushed into `slot` (as returned by push). Batches
+   * push first and record scores after, in push order, so a slot reused within a batch ends up with
+   * the score of its latest vector.
+   */
+  setScoreAt(slot: number, score: number): void {
+    this.scoreValues[slot] = score;
   }
 
   /** Held vectors, row-major (order is not meaningful); a view, valid until the next push. */

@@ -127,10 +127,11 @@ export async function startDetectService(opts: DetectServiceOptions): Promise<De
     EVENTS_TOPIC,
     'detect',
     (records: readonly BusRecord<NormalizedEvent>[]) => {
-      for (const record of records) {
-        const decision = gate.process(record.value);
-        opts.onDecision?.(record.value, decision);
-      }
+      // One batch call: the gate scores the batch with its batch kernel, with the same decisions as per event.
+      const events = records.map((record) => record.value);
+      const decisions = gate.processBatch(events);
+      if (opts.onDecision !== undefined)
+        for (let i = 0; i < events.length; i++) opts.onDecision(events[i]!, decisions[i]!);
       saveModelIfNew();
     },
   );
