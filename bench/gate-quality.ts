@@ -74,6 +74,20 @@ function runOne(seed: number, forwardRate: number): RunResult {
 const pct = (x: number | null, digits = 2): string => (x === null ? 'n/a' : `${(x * 100).toFixed(digits)} %`);
 const secs = (ms: number | null): string => (ms === null ? 'n/a' : `${(ms / 1000).toFixed(1)} s`);
 
+// Recorded before the runs: the code that runs is the code at this commit.
+const commit = (() => {
+  try {
+    const head = execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim();
+    // Uncommitted changes to the code under test would make the commit a lie: say so.
+    const dirty = execSync('git status --porcelain -- src/gate src/events src/scenario', { cwd: ROOT })
+      .toString()
+      .trim();
+    return dirty === '' ? head : `${head}+uncommitted`;
+  } catch {
+    return 'unknown';
+  }
+})();
+
 const runs: RunResult[] = [];
 for (const forwardRate of forwardRates) {
   for (const seed of seeds) {
@@ -145,18 +159,6 @@ function summarize(forwardRate: number): Summary {
 }
 
 const summaries = forwardRates.map(summarize);
-const commit = (() => {
-  try {
-    const head = execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim();
-    // Uncommitted changes to the code under test would make the commit a lie: say so.
-    const dirty = execSync('git status --porcelain -- src/gate src/events src/scenario', { cwd: ROOT })
-      .toString()
-      .trim();
-    return dirty === '' ? head : `${head}+uncommitted`;
-  } catch {
-    return 'unknown';
-  }
-})();
 const result = {
   benchmark: 'gate-quality',
   date: new Date().toISOString(),
