@@ -495,7 +495,7 @@ export class Gate {
     const n = end - start;
     // 2. Score the chunk at once with the model serving at its start (bit-identical to score()).
     const scores = this.chunkScores;
-    if (serving !== undefined) serving.model.forest.scoreBatch(rows, n, scores);
+    if (serving !== undefined) serving.model.forest.scoreBatch(rows, n, scores, true);
     // 3. Decide in order.
     const modelVersion = serving?.model.modelVersion ?? null;
     for (let i = 0; i < n; i++) {

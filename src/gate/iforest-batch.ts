@@ -74,6 +74,9 @@ export class BinnedBatchScorer {
     private readonly sums: Float64Array,
   ) {}
 
+  /** pathSumsMemo's memo, created on first use. */
+  private memo: BinMemo | undefined;
+
   static build(f: ForestArrays, height: number): BinnedBatchScorer | null {
     const d = f.dimensions;
     if (height > MAX_HEIGHT || d > MAX_FEATURES) return null;
@@ -151,8 +154,31 @@ export class BinnedBatchScorer {
     for (let start = 0; start < n; start += blockRows) {
       const rows = Math.min(blockRows, n - start);
       this.binBlock(data, start, rows);
-      this.walkBlock(rows);
+      this.walkBlock(this.bins, rows);
       out.set(this.sums.subarray(0, rows), start);
+    }
+  }
+
+  /**
+   * pathSums with a memo of binned rows. Two rows with the same bins take the same path in every
+   * tree, so their sums are identical (bit for bit: same leaves, same order). A stream of events
+   * repeats binned rows a lot (a few thousand distinct ones per 20,000 gate events), so the memo,
+   * which lives as long as this scorer (one model), walks only the rows it has not seen yet.
+   * Bounded: cleared when half full.
+   */
+  pathSumsMemo(data: Float64Array, n: number, out: Float64Array): void {
+    const memo = (this.memo ??= new BinMemo(this.d, this.blockRows));
+    const { blockRows, bins } = this;
+    for (let start = 0; start < n; start += blockRows) {
+      const rows = Math.min(blockRows, n - start);
+      this.binBlock(data, start, rows);
+      memo.reserve(rows);
+      const misses = memo.lookup(bins, rows);
+      if (misses > 0) {
+        this.walkBlock(memo.missBins, misses);
+        memo.fill(this.sums, misses);
+      }
+      memo.read(out, start, rows);
     }
   }
 
@@ -181,8 +207,8 @@ export class BinnedBatchScorer {
     }
   }
 
-  private walkBlock(rows: number): void {
-    const { d, bins, sums, words, leaves, height, trees } = this;
+  private walkBlock(bins: Int32Array, rows: number): void {
+    const { d, sums, words, leaves, height, trees } = this;
     const inner = (1 << height) - 1;
     const width = 1 << height;
     sums.fill(0, 0, rows);
@@ -225,6 +251,95 @@ export class BinnedBatchScorer {
       }
     }
   }
+}
+
+/**
+ * Open-addressing table from a binned row (d bin indices) to its path sum. A block is looked up
+ * at once: rows not in the table are inserted (pending) and copied to missBins, to be walked
+ * together; duplicates inside the block share one entry, so each distinct row is walked once.
+ */
+class BinMemo {
+  private readonly capacity: number;
+  private readonly mask: number;
+  /** Per slot: hash | 1 (0 = empty), the row's bins, its path sum. */
+  private readonly hashes: Int32Array;
+  private readonly keys: Int32Array;
+  private readonly values: Float64Array;
+  private used = 0;
+  /** Per row of the current block: its slot. */
+  private readonly slotOf: Int32Array;
+  /** Rows to walk (bins, row-major) and their slots. */
+  readonly missBins: Int32Array;
+  private readonly missSlot: Int32Array;
+
+  constructor(
+    private readonly d: number,
+    blockRows: number,
+  ) {
+    let capacity = 8192;
+    while (capacity < 4 * blockRows) capacity *= 2;
+    this.capacity = capacity;
+    this.mask = capacity - 1;
+    this.hashes = new Int32Array(capacity);
+    this.keys = new Int32Array(capacity * d);
+    this.values = new Float64Array(capacity);
+    this.slotOf = new Int32Array(blockRows);
+    this.missBins = new Int32Array(blockRows * d);
+    this.missSlot = new Int32Array(blockRows);
+  }
+
+  /** Makes room for a block of `rows` (clearing the table if it could pass half full). */
+  reserve(rows: number): void {
+    if (this.used + rows > this.capacity >>> 1) {
+      this.hashes.fill(0);
+      this.used = 0;
+    }
+  }
+
+  /** Finds or inserts each row of the block; returns how many rows must be walked (now in missBins). */
+  lookup(bins: Int32Array, rows: number): number {
+    const { d, mask, hashes, keys, slotOf, missBins, missSlot } = this;
+    let misses = 0;
+    for (let r = 0; r < rows; r++) {
+      const base = r * d;
+      let h = 0x811c9dc5 | 0;
+      for (let j = 0; j < d; j++) h = Math.imul(h ^ bins[base + j]!, 0x01000193);
+      h ^= h >>> 15;
+      h = Math.imul(h, 0x2c1b3c6d) | 1;
+      let slot = (h >>> 1) & mask;
+      for (;;) {
+        const stored = hashes[slot]!;
+        if (stored === 0) {
+          hashes[slot] = h;
+          keys.set(bins.subarray(base, base + d), slot * d);
+          missBins.set(bins.subarray(base, base + d), misses * d);
+          missSlot[misses++] = slot;
+          this.used++;
+          break;
+        }
+        if (stored === h && sameRow(keys, slot * d, bins, base, d)) break;
+        slot = (slot + 1) & mask;
+      }
+      slotOf[r] = slot;
+    }
+    return misses;
+  }
+
+  /** Stores the walked sums of the misses. */
+  fill(sums: Float64Array, misses: number): void {
+    for (let i = 0; i < misses; i++) this.values[this.missSlot[i]!] = sums[i]!;
+  }
+
+  /** Writes the block's sums into out from `start`. */
+  read(out: Float64Array, start: number, rows: number): void {
+    const { values, slotOf } = this;
+    for (let r = 0; r < rows; r++) out[start + r] = values[slotOf[r]!]!;
+  }
+}
+
+function sameRow(a: Int32Array, ia: number, b: Int32Array, ib: number, d: number): boolean {
+  for (let j = 0; j < d; j++) if (a[ia + j] !== b[ib + j]) return false;
+  return true;
 }
 
 /**

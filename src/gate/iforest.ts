@@ -383,8 +383,12 @@ export class IsolationForest {
     return Math.pow(2, this.pathSum(row, offset) * (-1 / (this.treeCount * this.normalizer)));
   }
 
-  /** Scores n row-major rows of data into out (allocated when absent). */
-  scoreBatch(data: Float64Array, n: number, out?: Float64Array): Float64Array {
+  /**
+   * Scores n row-major rows of data into out (allocated when absent). With `memo`, path sums of
+   * already seen binned rows are reused (same scores, bit for bit; a bounded table kept with the
+   * forest): worth it for streams that repeat themselves, such as the gate's events.
+   */
+  scoreBatch(data: Float64Array, n: number, out?: Float64Array, memo = false): Float64Array {
     const d = this.dimensions;
     if (!Number.isInteger(n) || n < 0 || data.length < n * d) {
       throw new FalconerError('USAGE', 'data is shorter than n * dimensions', {
@@ -399,7 +403,8 @@ export class IsolationForest {
     }
     const scale = -1 / (this.treeCount * this.normalizer);
     if (this.batch) {
-      this.batch.pathSums(data, n, result);
+      if (memo) this.batch.pathSumsMemo(data, n, result);
+      else this.batch.pathSums(data, n, result);
       for (let i = 0; i < n; i++) result[i] = Math.pow(2, result[i]! * scale);
     } else {
       for (let i = 0; i < n; i++) result[i] = Math.pow(2, this.pathSum(data, i * d) * scale);
