@@ -73,6 +73,36 @@ if (memory) {
   );
 }
 
+const quality = load('gate-quality.json');
+if (quality) {
+  const sc = quality.scenario as Json;
+  out.push(
+    `**Gate quality on generated scenarios** (seeds ${(sc.seeds as number[]).join(', ')}, ${String(sc.minutes)} min at ${String(sc.rate)} alerts/s each; the gate runs online as in production: warm-up, scheduled retraining, score-then-learn; an attack is detected when one of its events is forwarded; time to signal in event time). \`node --import tsx bench/gate-quality.ts\` → [bench/results/gate-quality.json](bench/results/gate-quality.json)`,
+    '',
+    '| forward-rate target | attacks detected | recall | mean / max forward rate | target (≥ 95 % at ≤ 1 %) |',
+    '|---:|---:|---:|---|---|',
+  );
+  for (const s of quality.summaries as Json[]) {
+    const recall = Number(s.attackRecall);
+    const maxRate = Number(s.maxForwardRate);
+    out.push(
+      `| ${num(100 * Number(s.forwardRateTarget), 1)} % | ${num(s.attacksDetected)} / ${num(s.attacks)} | ${num(100 * recall, 1)} % | ${num(100 * Number(s.meanForwardRate), 2)} % / ${num(100 * maxRate, 2)} % | ${ok(recall >= 0.95 && maxRate <= 0.01)} |`,
+    );
+  }
+  const runs = (quality.runs as Json[]).filter((r) => r.forwardRateTarget === 0.005);
+  out.push(
+    '',
+    '| seed | events | forwarded | signals | attacks | AUC | median / p95 time to signal |',
+    '|---:|---:|---:|---:|---:|---:|---|',
+  );
+  for (const r of runs) {
+    out.push(
+      `| ${String(r.seed)} | ${num(r.n)} | ${num(100 * Number(r.forwardRate), 2)} % | ${num(r.signals)} | ${num(r.attacksDetected)} / ${num(r.attacks)} | ${num(r.auc, 4)} | ${num(Number(r.medianMsToSignal) / 1000, 1)} s / ${num(Number(r.p95MsToSignal) / 1000, 1)} s |`,
+    );
+  }
+  out.push('');
+}
+
 const section = `${BEGIN}\n${out.join('\n')}${END}`;
 const readmeUrl = new URL('README.md', root);
 const readme = readFileSync(readmeUrl, 'utf8');
