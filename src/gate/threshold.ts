@@ -25,7 +25,11 @@ export function quantileThreshold(scores: Float64Array, forwardRate: number): nu
   const n = scores.length;
   if (n === 0) throw new FalconerError('GATE_NOT_READY', 'no scores to calibrate a threshold on');
   const wanted = Math.max(1, Math.round(forwardRate * n));
-  const s = selectKth(scores.slice(), n - wanted);
+  // The wanted-th largest score: with a small heap when few are wanted (the usual case: one pass,
+  // no copy of the scores), else by quickselect on a copy. Both give the same value.
+  const s =
+    (wanted <= MAX_HEAP_SELECT ? largestKth(scores, wanted) : undefined) ??
+    selectKth(scores.slice(), n - wanted);
   // O(n) tie check instead of a sort: how many are >= s, and the next distinct score above it.
   let atOrAbove = 0;
   let nextAbove = Infinity;
@@ -40,6 +44,50 @@ export function quantileThreshold(scores: Float64Array, forwardRate: number): nu
   if (nextAbove !== Infinity) return nextAbove;
   // Every top score is tied: forward nothing rather than all of them.
   return Math.min(1, s + Math.max(Number.EPSILON, Math.abs(s) * Number.EPSILON * 4));
+}
+
+/** Up to this many top scores, quantileThreshold selects with a heap rather than by quickselect. */
+const MAX_HEAP_SELECT = 4096;
+const heap = new Float64Array(MAX_HEAP_SELECT);
+
+/**
+ * The k-th largest value (1-based, k <= a.length, k <= MAX_HEAP_SELECT) of `a` in one pass with a
+ * min-heap of the k largest so far; undefined when `a` holds a NaN (left to selectKth).
+ */
+export function largestKth(a: Float64Array, k: number): number | undefined {
+  const n = a.length;
+  for (let i = 0; i < k; i++) {
+    const v = a[i]!;
+    if (v !== v) return undefined;
+    // Sift up.
+    let c = i;
+    while (c > 0) {
+      const p = (c - 1) >> 1;
+      if (heap[p]! <= v) break;
+      heap[c] = heap[p]!;
+      c = p;
+    }
+    heap[c] = v;
+  }
+  for (let i = k; i < n; i++) {
+    const v = a[i]!;
+    if (v <= heap[0]!) continue;
+    if (v !== v) return undefined;
+    // Replace the minimum and sift down.
+    let c = 0;
+    for (;;) {
+      const l = 2 * c + 1;
+      if (l >= k) break;
+      const r = l + 1;
+      const m = r < k && heap[r]! < heap[l]! ? r : l;
+      if (heap[m]! >= v) break;
+      heap[c] = heap[m]!;
+      c = m;
+    }
+    heap[c] = v;
+  }
+  // A NaN compares false with everything, so `v <= heap[0]` let any NaN through to the check above.
+  return heap[0]!;
 }
 
 /** The k-th smallest value (0-based) of `a`, which is reordered (Hoare quickselect, median-of-three pivots). */
