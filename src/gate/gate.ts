@@ -776,7 +776,8 @@ export class Gate {
   /** Gives the recent window the new model's scores, so later recalibrations rank events by the serving model. */
   private rescoreRecent(forest: IsolationForest): Float64Array | undefined {
     if (this.recent.size === 0) return undefined;
-    const scores = forest.scoreBatch(this.recent.rows(), this.recent.size);
+    // With the memo: recent events repeat their bins, and the stream scored next repeats them too.
+    const scores = forest.scoreBatch(this.recent.rows(), this.recent.size, undefined, true);
     this.recent.setScores(scores);
     return scores;
   }
