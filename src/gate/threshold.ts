@@ -132,6 +132,9 @@ export class RecentWindow {
   readonly dimensions: number;
   private readonly vectors: Float64Array;
   private readonly scoreValues: Float64Array;
+  private scratch: Float64Array | undefined;
+  /** How many of the held scores are unknown (NaN). */
+  private unknown = 0;
   private next = 0;
   private count = 0;
   private lastSlot = -1;
@@ -158,6 +161,8 @@ export class RecentWindow {
     const slot = this.next;
     const base = slot * d;
     for (let j = 0; j < d; j++) this.vectors[base + j] = row[j]!;
+    // The slot's score becomes unknown: count it unless it already was (an unfilled or unknown slot).
+    if (slot >= this.count || this.scoreValues[slot] === this.scoreValues[slot]) this.unknown++;
     this.scoreValues[slot] = Number.NaN;
     this.lastSlot = slot;
     this.next = (slot + 1) % this.capacity;
@@ -167,7 +172,7 @@ export class RecentWindow {
 
   /** Records the serving model's score of the vector pushed last. */
   setLastScore(score: number): void {
-    if (this.lastSlot >= 0) this.scoreValues[this.lastSlot] = score;
+    if (this.lastSlot >= 0) this.setScoreAt(this.lastSlot, score);
   }
 
   /**
@@ -176,6 +181,8 @@ export class RecentWindow {
    * the score of its latest vector.
    */
   setScoreAt(slot: number, score: number): void {
+    const old = this.scoreValues[slot]!;
+    this.unknown += (score !== score ? 1 : 0) - (old !== old ? 1 : 0);
     this.scoreValues[slot] = score;
   }
 
@@ -187,11 +194,19 @@ export class RecentWindow {
   /** Replaces every held score (e.g. with a new model's scores of rows()). */
   setScores(scores: Float64Array): void {
     this.scoreValues.set(scores.subarray(0, this.count));
+    let unknown = 0;
+    for (let i = 0; i < this.count; i++) if (this.scoreValues[i] !== this.scoreValues[i]) unknown++;
+    this.unknown = unknown;
   }
 
-  /** The held scores that are known (not NaN), as a new array. */
+  /**
+   * The held scores that are known (not NaN), as a read-only view valid until the window changes:
+   * the scores themselves when all are known (the steady state: no copy), else a scratch buffer
+   * valid until the next call (recalibration runs every few hundred events).
+   */
   knownScores(): Float64Array {
-    const out = new Float64Array(this.count);
+    if (this.unknown === 0) return this.scoreValues.subarray(0, this.count);
+    const out = (this.scratch ??= new Float64Array(this.capacity));
     let m = 0;
     for (let i = 0; i < this.count; i++) {
       const v = this.scoreValues[i]!;
@@ -203,6 +218,7 @@ export class RecentWindow {
   clear(): void {
     this.next = 0;
     this.count = 0;
+    this.unknown = 0;
     this.lastSlot = -1;
   }
 }
