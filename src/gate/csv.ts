@@ -3,7 +3,7 @@
  * sets: features become a row-major Float64Array, and an optional 0/1 label
  * column is split off so it can never leak into training.
  */
-import { readFile } from 'node:fs/promises';
+import { readTextFile } from '../util/read-text-file.ts';
 import { FalconerError } from '../errors.ts';
 
 export interface NumericTable {
@@ -119,16 +119,6 @@ export function parseNumericCsv(text: string, options: CsvOptions = {}): Numeric
 }
 
 export async function loadNumericCsv(path: string, options: CsvOptions = {}): Promise<NumericTable> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new FalconerError(
-      'IO_ERROR',
-      `cannot read CSV file: ${(err as Error).message}`,
-      { path },
-      { cause: err },
-    );
-  }
+  const text = await readTextFile(path, 'CSV file');
   return parseNumericCsv(text, { ...options, source: options.source ?? path });
 }

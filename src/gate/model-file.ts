@@ -5,8 +5,9 @@
  * model can serve; a bad file is refused with the offending path.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { readTextFile } from '../util/read-text-file.ts';
 import { FalconerError } from '../errors.ts';
 import { IsolationForest } from './iforest.ts';
 
@@ -186,17 +187,7 @@ export async function saveModel(path: string, model: GateModel): Promise<void> {
 }
 
 export async function loadModel(path: string, expected?: FeatureSchemaRef): Promise<GateModel> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new FalconerError(
-      'IO_ERROR',
-      `cannot read model file: ${(err as Error).message}`,
-      { path },
-      { cause: err },
-    );
-  }
+  const text = await readTextFile(path, 'model file');
   try {
     return parseModel(text, expected);
   } catch (err) {
