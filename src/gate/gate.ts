@@ -389,6 +389,35 @@ export class Gate {
     };
   }
 
+  /**
+   * Forwards a scored event above the threshold; without a score (warm-up, or
+   * the featurizer still learning) only the warm-up priority rule can forward.
+   */
+  private decide(
+    ev: NormalizedEvent,
+    x: Float64Array,
+    serving: Serving | undefined,
+    score: number | undefined,
+    modelVersion: string | null,
+  ): Decision {
+    let forwarded: boolean;
+    let reason: DecisionReason;
+    if (serving !== undefined && score !== undefined) {
+      forwarded = score >= serving.threshold;
+      reason = forwarded ? 'anomaly' : 'normal';
+      this.scored++;
+      this.metrics?.eventScored(score);
+    } else {
+      const max = this.warmupForwardMaxLevel;
+      forwarded = max !== null && ev.priorityLevel <= max;
+      reason = forwarded ? 'warmup-priority' : 'warmup';
+      this.metrics?.eventScored(undefined);
+    }
+    const decision = new Decision(ev, score ?? 0, forwarded, modelVersion, reason);
+    if (forwarded) this.forward(ev, x, score ?? 0, reason, decision);
+    return decision;
+  }
+
   /** Decides one event: featurize (score-then-learn), score, forward or not, group into a signal. */
   process(ev: NormalizedEvent): GateDecision {
     const x = this.featurizer.featurize(ev, this.vector);
@@ -404,25 +433,12 @@ export class Gate {
     }
 
     const serving = this.serving;
-    let score = 0;
-    let forwarded: boolean;
-    let reason: DecisionReason;
+    let score: number | undefined;
     if (serving !== undefined && mature) {
       score = serving.model.forest.score(x);
-      forwarded = score >= serving.threshold;
-      reason = forwarded ? 'anomaly' : 'normal';
       this.recent.setLastScore(score);
-      this.scored++;
-      this.metrics?.eventScored(score);
-    } else {
-      const max = this.warmupForwardMaxLevel;
-      forwarded = max !== null && ev.priorityLevel <= max;
-      reason = forwarded ? 'warmup-priority' : 'warmup';
-      this.metrics?.eventScored(undefined);
     }
-
-    const decision = new Decision(ev, score, forwarded, serving?.model.modelVersion ?? null, reason);
-    if (forwarded) this.forward(ev, x, score, reason, decision);
+    const decision = this.decide(ev, x, serving, score, serving?.model.modelVersion ?? null);
 
     if (mature) {
       this.sinceTrain++;
@@ -502,25 +518,12 @@ export class Gate {
       const ev = events[start + i]!;
       this.signals.advance(times[i]!);
       const slot = slots[i]!;
-      let score = 0;
-      let forwarded: boolean;
-      let reason: DecisionReason;
+      let score: number | undefined;
       if (serving !== undefined && slot >= 0) {
         score = scores[i]!;
-        forwarded = score >= serving.threshold;
-        reason = forwarded ? 'anomaly' : 'normal';
         this.recent.setScoreAt(slot, score);
-        this.scored++;
-        this.metrics?.eventScored(score);
-      } else {
-        const max = this.warmupForwardMaxLevel;
-        forwarded = max !== null && ev.priorityLevel <= max;
-        reason = forwarded ? 'warmup-priority' : 'warmup';
-        this.metrics?.eventScored(undefined);
       }
-      const decision = new Decision(ev, score, forwarded, modelVersion, reason);
-      if (forwarded) this.forward(ev, this.chunkViews[i]!, score, reason, decision);
-      out[start + i] = decision;
+      out[start + i] = this.decide(ev, this.chunkViews[i]!, serving, score, modelVersion);
     }
     // 4. The retrain / recalibration process() would run after the chunk's last event.
     if (retrainDue) this.retrainIfDue(times[n - 1]!);
