@@ -85,6 +85,11 @@ export const DEFAULT_FEATURIZER_OPTIONS: Readonly<Required<FeaturizerOptions>> =
 export const MAX_CACHED_KEY_LENGTH = 256;
 /** Estimated bytes per owner-cache entry besides the key's characters (Map slot, string header, a two-number object). */
 const OWNER_ENTRY_OVERHEAD = 112;
+/** Command lines memoized (the memo is cleared when full) and the longest memoized: at most ~1.4 MB. */
+const COMMAND_CACHE_SIZE = 2048;
+const MAX_CACHED_COMMAND_LENGTH = 256;
+/** Map slot, string header and a three-number object per memoized command line. */
+const COMMAND_ENTRY_OVERHEAD = 136;
 
 // Exact decayed totals: how many events carried each categorical feature (the rarity denominators).
 const T_RULE = 0;
@@ -131,6 +136,13 @@ const COMMAND_WORDS = 3;
 const COMMAND_WORD_CHARS = 32;
 
 type Fields = NormalizedEvent['fields'];
+
+/** Memoized per command line (see Featurizer.commandStats). */
+interface CommandStats {
+  readonly lengthBits: number;
+  readonly entropy: number;
+  readonly shapeKey: number;
+}
 
 interface WorkloadHashes {
   readonly owner: number;
@@ -247,6 +259,8 @@ export class Featurizer {
   private readonly recentSketch: DecayedCountMinSketch;
   private readonly owners = new Map<string, WorkloadHashes>();
   private ownerKeyChars = 0;
+  private readonly commands = new Map<string, CommandStats>();
+  private commandChars = 0;
   private readonly buffer = new Float64Array(FEATURE_COUNT);
   private readonly peer: Peer = { cls: 'unknown', port: -1, inbound: false };
   // Keys of the current event, learnt after it has been featurized.
@@ -303,7 +317,9 @@ export class Featurizer {
       this.sketch.bytes +
       this.recentSketch.bytes +
       this.owners.size * OWNER_ENTRY_OVERHEAD +
-      this.ownerKeyChars * 2
+      this.ownerKeyChars * 2 +
+      this.commands.size * COMMAND_ENTRY_OVERHEAD +
+      this.commandChars * 2
     );
   }
 
@@ -312,7 +328,8 @@ export class Featurizer {
     return (
       this.sketch.bytes +
       this.recentSketch.bytes +
-      this.options.ownerCacheSize * (OWNER_ENTRY_OVERHEAD + MAX_CACHED_KEY_LENGTH * 2)
+      this.options.ownerCacheSize * (OWNER_ENTRY_OVERHEAD + MAX_CACHED_KEY_LENGTH * 2) +
+      COMMAND_CACHE_SIZE * (COMMAND_ENTRY_OVERHEAD + MAX_CACHED_COMMAND_LENGTH * 2)
     );
   }
 
@@ -343,7 +360,14 @@ export class Featurizer {
 
     // An API request's actor is its user (a service account is a workload's identity); a syscall's is its workload.
     const auditUser = ev.source === 'k8s_audit' ? text(fields, 'ka.user.name') : undefined;
-    const owner = auditUser !== undefined ? hashString(auditUser, S_OWNER_USER) : this.ownerHash(ev.workload);
+    // One owner-cache lookup per event at most (the image hash comes from the same entry).
+    let workloadHashes: WorkloadHashes | undefined;
+    let owner: number;
+    if (auditUser !== undefined) owner = hashString(auditUser, S_OWNER_USER);
+    else {
+      workloadHashes = this.workloadHashes(ev.workload);
+      owner = workloadHashes.owner;
+    }
     const ownerTotalKey = hashInt(owner, S_OWNER_TOTAL);
     this.nPending = 0;
     const ownerTotal = this.read(ownerTotalKey);
@@ -389,7 +413,7 @@ export class Featurizer {
       out[F.owner_process_novelty] = rarity(ownerTotal, this.read(ownerProcessKey));
       const ownerLineageKey = hashInt(owner, hashInt(lineageKey, S_OWNER_LINEAGE));
       out[F.owner_lineage_novelty] = rarity(ownerTotal, this.read(ownerLineageKey));
-      const imageBase = this.imageHash(ev.workload, fields);
+      const imageBase = this.imageHash(workloadHashes ?? this.workloadHashes(ev.workload), fields);
       if (imageBase >= 0) {
         const imageProcessKey = hashInt(processHash, imageBase);
         out[F.image_process_rarity] = rarity(sketch.total(T_IMAGE_PROCESS), this.read(imageProcessKey));
@@ -464,9 +488,10 @@ export class Featurizer {
     // Command line: payloads (base64, one-liners) are long and dense.
     const cmdline = text(fields, 'proc.cmdline');
     if (cmdline !== undefined) {
-      out[F.cmdline_length] = Math.log2(1 + cmdline.length);
-      out[F.cmdline_entropy] = shannonEntropy(cmdline);
-      const commandKey = hashCommandShape(cmdline, S_COMMAND);
+      const stats = this.commandStats(cmdline);
+      out[F.cmdline_length] = stats.lengthBits;
+      out[F.cmdline_entropy] = stats.entropy;
+      const commandKey = stats.shapeKey;
       out[F.command_rarity] = rarity(sketch.total(T_COMMAND), this.read(commandKey));
       pendingTotals[nTotals++] = T_COMMAND;
       const ownerCommandKey = hashInt(owner, hashInt(commandKey, S_OWNER_COMMAND));
@@ -529,12 +554,38 @@ export class Featurizer {
     return scaled * this.sketch.scale;
   }
 
+  /**
+   * Length, entropy and shape hash of a command line: pure functions of the
+   * string, memoized because the same command lines recur (probes, cron jobs,
+   * daemons) and one Map lookup is cheaper than two character scans.
+   */
+  private commandStats(cmdline: string): CommandStats {
+    const cached = this.commands.get(cmdline);
+    if (cached !== undefined) return cached;
+    const stats: CommandStats = {
+      lengthBits: Math.log2(1 + cmdline.length),
+      entropy: shannonEntropy(cmdline),
+      shapeKey: hashCommandShape(cmdline, S_COMMAND),
+    };
+    if (cmdline.length <= MAX_CACHED_COMMAND_LENGTH) {
+      if (this.commands.size >= COMMAND_CACHE_SIZE) {
+        this.commands.clear();
+        this.commandChars = 0;
+      }
+      this.commands.set(cmdline, stats);
+      this.commandChars += cmdline.length;
+    }
+    return stats;
+  }
+
   /** Forgets everything learnt (the owner cache too). */
   reset(): void {
     this.sketch.clear();
     this.recentSketch.clear();
     this.owners.clear();
     this.ownerKeyChars = 0;
+    this.commands.clear();
+    this.commandChars = 0;
     this.learned = 0;
   }
 
@@ -559,13 +610,9 @@ export class Featurizer {
     return h;
   }
 
-  private ownerHash(w: Workload): number {
-    return this.workloadHashes(w).owner;
-  }
-
   /** Hash of the workload's image repository (tag dropped), else of container.image.repository; -1 without one. */
-  private imageHash(w: Workload, fields: Fields): number {
-    const h = this.workloadHashes(w).image;
+  private imageHash(wh: WorkloadHashes, fields: Fields): number {
+    const h = wh.image;
     if (h >= 0) return h;
     const repo = text(fields, 'container.image.repository');
     return repo === undefined ? -1 : hashImageRepo(repo, S_IMAGE_PROCESS);
