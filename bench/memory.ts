@@ -113,6 +113,12 @@ const firstSteady = afterWarm[0]?.rssMb ?? finalRss;
 const maxRss = Math.max(...samples.map((s) => s.rssMb));
 const steadyMax = Math.max(...afterWarm.map((s) => s.rssMb), finalRss);
 const growthMb = steadyMax - firstSteady;
+// The trend, not the GC sawtooth: mean RSS over the last fifth of the run minus the mean over 10–30 %.
+const meanOf = (xs: { rssMb: number }[]): number =>
+  xs.reduce((a, s) => a + s.rssMb, 0) / Math.max(1, xs.length);
+const early = samples.filter((s) => s.events >= total * 0.1 && s.events < total * 0.3);
+const late = samples.filter((s) => s.events >= total * 0.8);
+const trendMb = meanOf(late) - meanOf(early);
 const result = {
   benchmark: 'memory',
   description:
@@ -128,9 +134,17 @@ const result = {
     atTenPercent: firstSteady,
     maxAfterTenPercent: steadyMax,
     growthAfterTenPercent: Number(growthMb.toFixed(1)),
+    meanAt10to30Percent: Number(meanOf(early).toFixed(1)),
+    meanLastFifth: Number(meanOf(late).toFixed(1)),
+    trendMb: Number(trendMb.toFixed(1)),
     final: Number(finalRss.toFixed(1)),
   },
-  targets: { underLimit: maxRss < LIMIT_MB, limitMb: LIMIT_MB, flat: growthMb < 50, flatToleranceMb: 50 },
+  targets: {
+    underLimit: maxRss < LIMIT_MB,
+    limitMb: LIMIT_MB,
+    flat: Math.abs(trendMb) < 20,
+    flatToleranceMb: 20,
+  },
   samples: samples.filter((_, i) => i % Math.max(1, Math.floor(samples.length / 60)) === 0),
   machine: {
     node: process.version,

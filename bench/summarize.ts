@@ -66,9 +66,9 @@ if (memory) {
   out.push(
     `**Memory across a long replay** (\`falconer up\` as a child process, ${num(memory.events)} generated alerts replayed into its HTTP ingest at ${num(memory.eventsPerSecond)} events/s; RSS sampled from /proc). \`node --import tsx bench/memory.ts --write\` → [bench/results/memory.json](bench/results/memory.json)`,
     '',
-    '| RSS at 10 % | max after 10 % | growth after 10 % | max | under 300 MB | flat (< 50 MB growth) |',
-    '|---:|---:|---:|---:|---|---|',
-    `| ${num(get(memory, 'rssMb.atTenPercent'), 1)} MB | ${num(get(memory, 'rssMb.maxAfterTenPercent'), 1)} MB | ${num(get(memory, 'rssMb.growthAfterTenPercent'), 1)} MB | ${num(get(memory, 'rssMb.max'), 1)} MB | ${ok(get(memory, 'targets.underLimit'))} | ${ok(get(memory, 'targets.flat'))} |`,
+    '| mean RSS at 10–30 % | mean RSS over the last fifth | trend | max (GC sawtooth included) | final | under 300 MB | flat (trend < 20 MB) |',
+    '|---:|---:|---:|---:|---:|---|---|',
+    `| ${num(get(memory, 'rssMb.meanAt10to30Percent'), 1)} MB | ${num(get(memory, 'rssMb.meanLastFifth'), 1)} MB | ${num(get(memory, 'rssMb.trendMb'), 1)} MB | ${num(get(memory, 'rssMb.max'), 1)} MB | ${num(get(memory, 'rssMb.final'), 1)} MB | ${ok(get(memory, 'targets.underLimit'))} | ${ok(get(memory, 'targets.flat'))} |`,
     '',
   );
 }
