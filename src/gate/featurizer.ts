@@ -151,10 +151,9 @@ interface WorkloadHashes {
 }
 
 /** A usable string field: Falco writes null, "" or "<NA>" for a field without value. */
-function text(fields: Fields, key: string): string | undefined {
-  const v = fields[key];
-  if (typeof v !== 'string' || v.length === 0 || v === '<NA>') return undefined;
-  return v;
+// Loaded with literal keys (fields['proc.name']) so that each load site keeps its own inline cache.
+function usable(v: unknown): string | undefined {
+  return typeof v !== 'string' || v.length === 0 || v === '<NA>' ? undefined : v;
 }
 
 /** Image without tag or digest, so that a new release of the same image keeps its baseline. */
@@ -359,7 +358,7 @@ export class Featurizer {
     let nTotals = 0;
 
     // An API request's actor is its user (a service account is a workload's identity); a syscall's is its workload.
-    const auditUser = ev.source === 'k8s_audit' ? text(fields, 'ka.user.name') : undefined;
+    const auditUser = ev.source === 'k8s_audit' ? usable(fields['ka.user.name']) : undefined;
     // One owner-cache lookup per event at most (the image hash comes from the same entry).
     let workloadHashes: WorkloadHashes | undefined;
     let owner: number;
@@ -382,17 +381,17 @@ export class Featurizer {
     // Process (syscall) or API action (k8s_audit: verb + resource), its parent / actor, its image.
     let processHash = -1;
     let parentHash = -1;
-    const procName = text(fields, 'proc.name');
+    const procName = usable(fields['proc.name']);
     if (procName !== undefined) {
       processHash = hashString(procName);
-      const pname = text(fields, 'proc.pname');
+      const pname = usable(fields['proc.pname']);
       parentHash = pname === undefined ? 0 : hashString(pname);
     } else if (ev.source === 'k8s_audit') {
       // The API action: verb and resource when the rule's output carries them, else the rule (which names the action).
-      const verb = text(fields, 'ka.verb');
+      const verb = usable(fields['ka.verb']);
       if (verb !== undefined) {
-        const resource = text(fields, 'ka.target.resource') ?? '';
-        const sub = text(fields, 'ka.target.subresource') ?? '';
+        const resource = usable(fields['ka.target.resource']) ?? '';
+        const sub = usable(fields['ka.target.subresource']) ?? '';
         processHash = hashString(
           sub,
           hashInt(0x2f, hashString(resource, hashInt(0x20, hashString(verb, S_AUDIT_ACTION)))),
@@ -458,8 +457,8 @@ export class Featurizer {
     out[F.owner_recent_repeat] = Math.log2(1 + recentScaled * this.recentSketch.scale);
 
     // File-path prefix.
-    let path = text(fields, 'fd.name');
-    if (path === undefined || path.charCodeAt(0) !== 47) path = text(fields, 'fs.path.name');
+    let path = usable(fields['fd.name']);
+    if (path === undefined || path.charCodeAt(0) !== 47) path = usable(fields['fs.path.name']);
     if (path !== undefined && path.charCodeAt(0) === 47) {
       const pathKey = hashPathPrefix(path, S_PATH);
       out[F.path_prefix_rarity] = rarity(sketch.total(T_PATH), this.read(pathKey));
@@ -469,7 +468,7 @@ export class Featurizer {
     }
 
     // User (container user, or the API user for k8s_audit).
-    const user = text(fields, 'user.name') ?? text(fields, 'ka.user.name');
+    const user = usable(fields['user.name']) ?? usable(fields['ka.user.name']);
     if (user !== undefined) {
       const userKey = hashString(user, S_USER);
       out[F.user_rarity] = rarity(sketch.total(T_USER), this.read(userKey));
@@ -486,7 +485,7 @@ export class Featurizer {
     out[F.off_hours] = this.isOffHours(timeMs) ? 1 : 0;
 
     // Command line: payloads (base64, one-liners) are long and dense.
-    const cmdline = text(fields, 'proc.cmdline');
+    const cmdline = usable(fields['proc.cmdline']);
     if (cmdline !== undefined) {
       const stats = this.commandStats(cmdline);
       out[F.cmdline_length] = stats.lengthBits;
@@ -614,7 +613,7 @@ export class Featurizer {
   private imageHash(wh: WorkloadHashes, fields: Fields): number {
     const h = wh.image;
     if (h >= 0) return h;
-    const repo = text(fields, 'container.image.repository');
+    const repo = usable(fields['container.image.repository']);
     return repo === undefined ? -1 : hashImageRepo(repo, S_IMAGE_PROCESS);
   }
 }
