@@ -102,6 +102,8 @@ const T_PATH = 6;
 const T_USER = 7;
 const T_COMMAND = 8;
 const TOTALS = 9;
+/** Total index of a queued read whose denominator is the owner's own count. */
+const OWNER_TOTAL = -1;
 /** Cells per row of the short-term sketch: it only needs to tell the keys active in the last minutes apart. */
 const RECENT_SKETCH_WIDTH = 1 << 14;
 
@@ -265,6 +267,8 @@ export class Featurizer {
   // Keys of the current event, learnt after it has been featurized.
   private readonly pendingKeys = new Float64Array(24);
   private readonly pendingScaled = new Float64Array(24);
+  private readonly pendingFeature = new Int8Array(24);
+  private readonly pendingTotal = new Int8Array(24);
   private nPending = 0;
   private readonly pendingTotals = new Int32Array(TOTALS);
   private learned = 0;
@@ -369,14 +373,15 @@ export class Featurizer {
     }
     const ownerTotalKey = hashInt(owner, S_OWNER_TOTAL);
     this.nPending = 0;
-    const ownerTotal = this.read(ownerTotalKey);
+    // Read first: the denominator of every owner novelty.
+    this.want(ownerTotalKey, -1, -1);
 
     // Rule: globally and for this owner.
     const ruleKey = hashString(ev.rule, S_RULE);
-    out[F.rule_rarity] = rarity(sketch.total(T_RULE), this.read(ruleKey));
+    this.want(ruleKey, F.rule_rarity, T_RULE);
     pendingTotals[nTotals++] = T_RULE;
     const ownerRuleKey = hashInt(owner, hashInt(ruleKey, S_OWNER_RULE));
-    out[F.owner_rule_novelty] = rarity(ownerTotal, this.read(ownerRuleKey));
+    this.want(ownerRuleKey, F.owner_rule_novelty, OWNER_TOTAL);
 
     // Process (syscall) or API action (k8s_audit: verb + resource), its parent / actor, its image.
     let processHash = -1;
@@ -403,19 +408,19 @@ export class Featurizer {
     }
     if (processHash >= 0) {
       const processKey = hashInt(processHash, S_PROCESS);
-      out[F.process_rarity] = rarity(sketch.total(T_PROCESS), this.read(processKey));
+      this.want(processKey, F.process_rarity, T_PROCESS);
       pendingTotals[nTotals++] = T_PROCESS;
       const lineageKey = hashInt(processHash, hashInt(ARROW, hashInt(parentHash, S_LINEAGE)));
-      out[F.lineage_rarity] = rarity(sketch.total(T_LINEAGE), this.read(lineageKey));
+      this.want(lineageKey, F.lineage_rarity, T_LINEAGE);
       pendingTotals[nTotals++] = T_LINEAGE;
       const ownerProcessKey = hashInt(owner, hashInt(processKey, S_OWNER_PROCESS));
-      out[F.owner_process_novelty] = rarity(ownerTotal, this.read(ownerProcessKey));
+      this.want(ownerProcessKey, F.owner_process_novelty, OWNER_TOTAL);
       const ownerLineageKey = hashInt(owner, hashInt(lineageKey, S_OWNER_LINEAGE));
-      out[F.owner_lineage_novelty] = rarity(ownerTotal, this.read(ownerLineageKey));
+      this.want(ownerLineageKey, F.owner_lineage_novelty, OWNER_TOTAL);
       const imageBase = this.imageHash(workloadHashes ?? this.workloadHashes(ev.workload), fields);
       if (imageBase >= 0) {
         const imageProcessKey = hashInt(processHash, imageBase);
-        out[F.image_process_rarity] = rarity(sketch.total(T_IMAGE_PROCESS), this.read(imageProcessKey));
+        this.want(imageProcessKey, F.image_process_rarity, T_IMAGE_PROCESS);
         pendingTotals[nTotals++] = T_IMAGE_PROCESS;
       } else {
         out[F.image_process_rarity] = 0;
@@ -435,10 +440,10 @@ export class Featurizer {
       const cls = ADDRESS_CLASS_INDEX[peer.cls] + (peer.inbound ? 16 : 0);
       const portKey = hashInt(peer.port, hashInt(peer.inbound ? 1 : 0, S_PORT));
       const classKey = hashInt(cls, S_CLASS);
-      out[F.dest_port_rarity] = rarity(sketch.total(T_PORT), this.read(portKey));
-      out[F.dest_class_rarity] = rarity(sketch.total(T_CLASS), this.read(classKey));
+      this.want(portKey, F.dest_port_rarity, T_PORT);
+      this.want(classKey, F.dest_class_rarity, T_CLASS);
       const ownerDestKey = hashInt(owner, hashInt(peer.port, hashInt(cls, S_OWNER_DEST)));
-      out[F.owner_dest_novelty] = rarity(ownerTotal, this.read(ownerDestKey));
+      this.want(ownerDestKey, F.owner_dest_novelty, OWNER_TOTAL);
       pendingTotals[nTotals++] = T_PORT;
       pendingTotals[nTotals++] = T_CLASS;
     } else {
@@ -461,7 +466,7 @@ export class Featurizer {
     if (path === undefined || path.charCodeAt(0) !== 47) path = usable(fields['fs.path.name']);
     if (path !== undefined && path.charCodeAt(0) === 47) {
       const pathKey = hashPathPrefix(path, S_PATH);
-      out[F.path_prefix_rarity] = rarity(sketch.total(T_PATH), this.read(pathKey));
+      this.want(pathKey, F.path_prefix_rarity, T_PATH);
       pendingTotals[nTotals++] = T_PATH;
     } else {
       out[F.path_prefix_rarity] = 0;
@@ -471,7 +476,7 @@ export class Featurizer {
     const user = usable(fields['user.name']) ?? usable(fields['ka.user.name']);
     if (user !== undefined) {
       const userKey = hashString(user, S_USER);
-      out[F.user_rarity] = rarity(sketch.total(T_USER), this.read(userKey));
+      this.want(userKey, F.user_rarity, T_USER);
       pendingTotals[nTotals++] = T_USER;
     } else {
       out[F.user_rarity] = 0;
@@ -491,16 +496,18 @@ export class Featurizer {
       out[F.cmdline_length] = stats.lengthBits;
       out[F.cmdline_entropy] = stats.entropy;
       const commandKey = stats.shapeKey;
-      out[F.command_rarity] = rarity(sketch.total(T_COMMAND), this.read(commandKey));
+      this.want(commandKey, F.command_rarity, T_COMMAND);
       pendingTotals[nTotals++] = T_COMMAND;
       const ownerCommandKey = hashInt(owner, hashInt(commandKey, S_OWNER_COMMAND));
-      out[F.owner_command_novelty] = rarity(ownerTotal, this.read(ownerCommandKey));
+      this.want(ownerCommandKey, F.owner_command_novelty, OWNER_TOTAL);
     } else {
       out[F.cmdline_length] = 0;
       out[F.cmdline_entropy] = 0;
       out[F.command_rarity] = 0;
       out[F.owner_command_novelty] = 0;
     }
+
+    this.resolveReads(out);
 
     // Aggregates: one dimension in which anything strongly rare (or new for its owner) is extreme,
     // so a random split has more than one chance to isolate it (see docs/features.md).
@@ -544,13 +551,38 @@ export class Featurizer {
     return hour < this.options.officeHours.startHour || hour >= this.options.officeHours.endHour;
   }
 
-  /** Decayed count of a key now; remembers the key (and its stored value) to learn it after featurizing. */
-  private read(key: number): number {
-    const scaled = this.sketch.scaledCount(key);
+  /**
+   * Queues a sketch read whose rarity goes to feature `feature` (-1: none)
+   * against total `totalIndex` (OWNER_TOTAL: the owner's count, the first
+   * read). The key is also learnt after featurizing.
+   */
+  private want(key: number, feature: number, totalIndex: number): void {
     const i = this.nPending++;
     this.pendingKeys[i] = key;
-    this.pendingScaled[i] = scaled;
-    return scaled * this.sketch.scale;
+    this.pendingFeature[i] = feature;
+    this.pendingTotal[i] = totalIndex;
+  }
+
+  /**
+   * Reads every queued key in one tight loop, so that the cache misses of the
+   * (megabytes-large) sketch overlap instead of queueing behind each feature's
+   * arithmetic, then writes the rarities. The state does not change between
+   * queueing and reading, so the values are those of reading in place.
+   */
+  private resolveReads(out: Float64Array): void {
+    const sketch = this.sketch;
+    const keys = this.pendingKeys;
+    const scaled = this.pendingScaled;
+    const n = this.nPending;
+    for (let i = 0; i < n; i++) scaled[i] = sketch.scaledCount(keys[i]!);
+    const scale = sketch.scale;
+    const ownerTotal = scaled[0]! * scale;
+    const features = this.pendingFeature;
+    const totals = this.pendingTotal;
+    for (let i = 1; i < n; i++) {
+      const t = totals[i]!;
+      out[features[i]!] = rarity(t === OWNER_TOTAL ? ownerTotal : sketch.total(t), scaled[i]! * scale);
+    }
   }
 
   /**
