@@ -14,6 +14,37 @@ export interface WorkloadOptions {
   readonly cluster?: string;
   /** output_fields keys that may carry the cluster name, first match wins. */
   readonly clusterFields?: readonly string[];
+  /** Reuses pod key strings across events (createNormalizer makes one per normalizer). */
+  readonly keyCache?: PodKeyCache;
+}
+
+/** Pod keys remembered (cleared when full) and the longest pod name remembered. */
+const POD_KEY_CACHE_SIZE = 4096;
+const MAX_CACHED_POD_LENGTH = 256;
+
+/**
+ * The same pod key string for every event of a pod, instead of a fresh
+ * concatenation each time: consumers that look workloads up by key (the
+ * featurizer's owner cache) then hash a flat string once, not every event.
+ * Only string identity changes; the key's content is the same.
+ */
+export class PodKeyCache {
+  private readonly byPod = new Map<string, { cluster: string; namespace: string; key: string }>();
+
+  key(cluster: string, namespace: string, pod: string): string {
+    const hit = this.byPod.get(pod);
+    if (hit !== undefined && hit.cluster === cluster && hit.namespace === namespace) return hit.key;
+    const key = podKey(cluster, namespace, pod);
+    if (pod.length <= MAX_CACHED_POD_LENGTH) {
+      if (this.byPod.size >= POD_KEY_CACHE_SIZE) this.byPod.clear();
+      this.byPod.set(pod, { cluster, namespace, key });
+    }
+    return key;
+  }
+}
+
+function podKey(cluster: string, namespace: string, pod: string): string {
+  return `pod:${part(cluster)}/${part(namespace)}/${part(pod)}`;
 }
 
 export const DEFAULT_CLUSTER = 'default';
@@ -114,7 +145,10 @@ export function workloadOf(
   let key: string;
   if (namespace !== undefined && pod !== undefined) {
     kind = 'pod';
-    key = `pod:${part(cluster)}/${part(namespace)}/${part(pod)}`;
+    key =
+      opts.keyCache === undefined
+        ? podKey(cluster, namespace, pod)
+        : opts.keyCache.key(cluster, namespace, pod);
   } else if (containerId !== undefined) {
     kind = 'container';
     key = `container:${part(host)}/${part(containerId)}`;
