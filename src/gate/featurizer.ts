@@ -46,7 +46,7 @@ export type FeatureName = (typeof FEATURE_NAMES)[number];
 /** Bump the version whenever a feature's meaning, order or scale changes: old models are then refused. */
 export const FEATURE_SCHEMA: { readonly schemaVersion: string; readonly names: readonly string[] } =
   Object.freeze({
-    schemaVersion: 'falconer.features/3',
+    schemaVersion: 'falconer.features/4',
     names: FEATURE_NAMES,
   });
 
@@ -150,6 +150,9 @@ interface WorkloadHashes {
   readonly owner: number;
   /** -1 when the workload has no image. */
   readonly image: number;
+  /** What the hashes were computed from besides the pod key: containers of one pod differ in both. */
+  readonly container: string | undefined;
+  readonly imageName: string | undefined;
 }
 
 /** A usable string field: Falco writes null, "" or "<NA>" for a field without value. */
@@ -623,11 +626,15 @@ export class Featurizer {
   /** Per-workload hashes (owner, image), computed once per workload key while it stays cached. */
   private workloadHashes(w: Workload): WorkloadHashes {
     const cached = this.owners.get(w.key);
-    if (cached !== undefined) return cached;
+    // The key names the pod; the owner and image also depend on the container, so check those too.
+    if (cached !== undefined && cached.container === w.container && cached.imageName === w.image)
+      return cached;
     const image = w.image;
     const h: WorkloadHashes = {
       owner: hashString(ownerKey(w), S_OWNER),
       image: image === undefined ? -1 : hashImageRepo(image, S_IMAGE_PROCESS),
+      container: w.container,
+      imageName: image,
     };
     if (w.key.length <= MAX_CACHED_KEY_LENGTH) {
       if (this.owners.size >= this.options.ownerCacheSize) {

@@ -15,7 +15,7 @@ function peerOf(fields: Record<string, unknown>): Peer | undefined {
 const idx = (name: (typeof FEATURE_NAMES)[number]): number => FEATURE_NAMES.indexOf(name);
 
 test('the feature schema is stable: names, order and version are what models were trained on', () => {
-  assert.equal(FEATURE_SCHEMA.schemaVersion, 'falconer.features/3');
+  assert.equal(FEATURE_SCHEMA.schemaVersion, 'falconer.features/4');
   assert.deepEqual(
     [...FEATURE_SCHEMA.names],
     [
@@ -353,4 +353,26 @@ test('the decayed sketch counts, halves per half-life, and survives rescaling', 
     () => new DecayedCountMinSketch({ width: 1000, depth: 4, halfLifeMs: 1, totals: 0 }),
     /power of two/,
   );
+});
+
+test('containers of one pod are distinct owners: a sidecar is not judged by the main container', () => {
+  const f = new Featurizer();
+  const t = (i: number) => T0 + i * 100;
+  const proxy = { container: 'proxy', image: 'docker.io/istio/proxyv2' };
+  for (let i = 0; i < 300; i++) {
+    f.featurize(makeEvent({ container: 'app', proc: 'nginx', timeMs: t(i) }));
+    f.featurize(makeEvent({ ...proxy, proc: 'pilot-agent', pname: 'pilot-agent', timeMs: t(i) }));
+  }
+  const procNovelty = idx('owner_process_novelty');
+  const main = f.featurize(
+    makeEvent({ container: 'app', proc: 'nginx', timeMs: t(301) }),
+    new Float64Array(FEATURE_COUNT),
+  );
+  // Same pod (same workload key), another container and image: nginx is new to *its* owner.
+  const sidecar = f.featurize(
+    makeEvent({ ...proxy, proc: 'nginx', timeMs: t(302) }),
+    new Float64Array(FEATURE_COUNT),
+  );
+  assert.ok(main[procNovelty]! < 1, `main container novelty ${main[procNovelty]}`);
+  assert.ok(sidecar[procNovelty]! > 5, `sidecar novelty ${sidecar[procNovelty]}`);
 });
