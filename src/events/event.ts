@@ -9,20 +9,8 @@
 import { eventId } from './event-id.ts';
 import type { FieldValue, NormalizedEvent, Priority, Workload } from './types.ts';
 
-export interface NormalizedEventData {
-  readonly id: string;
-  readonly timeMs: number;
-  readonly time: string;
-  readonly rule: string;
-  readonly priority: Priority;
-  readonly priorityLevel: number;
-  readonly source: string;
-  readonly hostname: string;
-  readonly tags: readonly string[];
-  readonly output: string;
-  readonly fields: Readonly<Record<string, FieldValue>>;
-  readonly workload: Workload;
-}
+/** A NormalizedEvent as plain data (the interface describes data only; this names the copy). */
+export type NormalizedEventData = NormalizedEvent;
 
 export class FalcoEvent implements NormalizedEvent {
   #id: string | undefined;
