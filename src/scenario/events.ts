@@ -51,6 +51,18 @@ export function execve(container: Container, chain: readonly Proc[], o: ExecOpti
   };
 }
 
+/** What every syscall event has: the container, the call, the process chain, who, which terminal. */
+function syscallBase(container: Container, evtType: string, chain: readonly Proc[], o: EventOptions) {
+  return {
+    kind: 'syscall',
+    container,
+    evtType,
+    chain,
+    user: o.user ?? container.user,
+    tty: o.tty ?? 0,
+  } as const;
+}
+
 export function opened(
   container: Container,
   chain: readonly Proc[],
@@ -58,12 +70,7 @@ export function opened(
   o: EventOptions & { evtType?: string } = {},
 ): SyscallFacts {
   return {
-    kind: 'syscall',
-    container,
-    evtType: o.evtType ?? 'openat',
-    chain,
-    user: o.user ?? container.user,
-    tty: o.tty ?? 0,
+    ...syscallBase(container, o.evtType ?? 'openat', chain, o),
     fd: { type: 'file', path },
     ...(o.extra !== undefined && { extra: o.extra }),
   };
@@ -100,12 +107,7 @@ export function connected(
     ...(to.name !== undefined && { serverName: to.name }),
   };
   return {
-    kind: 'syscall',
-    container,
-    evtType: o.evtType ?? 'connect',
-    chain,
-    user: o.user ?? container.user,
-    tty: o.tty ?? 0,
+    ...syscallBase(container, o.evtType ?? 'connect', chain, o),
     fd,
     ...(o.extra !== undefined && { extra: o.extra }),
   };
@@ -120,12 +122,7 @@ export function accepted(
   o: EventOptions = {},
 ): SyscallFacts {
   return {
-    kind: 'syscall',
-    container,
-    evtType: 'accept4',
-    chain,
-    user: o.user ?? container.user,
-    tty: o.tty ?? 0,
+    ...syscallBase(container, 'accept4', chain, o),
     fd: {
       type: 'ipv4',
       proto: 'tcp',
@@ -163,12 +160,7 @@ export function chmodded(
   o: EventOptions = {},
 ): SyscallFacts {
   return {
-    kind: 'syscall',
-    container,
-    evtType: 'chmod',
-    chain,
-    user: o.user ?? container.user,
-    tty: o.tty ?? 0,
+    ...syscallBase(container, 'chmod', chain, o),
     extra: { 'evt.arg.filename': path, 'evt.arg.name': null, 'evt.arg.mode': mode, ...o.extra },
   };
 }
