@@ -11,6 +11,7 @@ import { loadNumericCsv } from '../../gate/csv.ts';
 import { evaluateTable } from '../../gate/eval-csv.ts';
 import { evaluateEventFile } from '../../gate/eval-events-file.ts';
 import type { IsolationForestParams } from '../../gate/iforest.ts';
+import { integer } from '../options.ts';
 import type { CommandRegistrar } from '../registry.ts';
 
 export interface GateEvalOptions {
@@ -62,16 +63,6 @@ function rate(value: string): number {
   if (value.trim() === '' || !(n > 0 && n <= 0.5))
     throw new InvalidArgumentError('expected a forward rate in (0, 0.5]');
   return n;
-}
-
-function integer(min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
-      throw new InvalidArgumentError(`expected an integer >= ${min}`);
-    }
-    return n;
-  };
 }
 
 function printReport(report: EvalReport, json: boolean): void {

@@ -9,31 +9,24 @@ import { loadConfig } from '../../config/load.ts';
 import { AttackTracker } from '../../demo/attack-tracker.ts';
 import { scenarioNdjson } from '../../demo/scenario-source.ts';
 import { liveLine, reportText, type DemoReport } from '../../demo/summary.ts';
-import { FalconerError } from '../../errors.ts';
 import { createHttpTarget } from '../../ingest/http-target.ts';
 import { replayStream } from '../../ingest/replay.ts';
 import { createLogger } from '../../telemetry/logger.ts';
 import { createMetricsRegistry } from '../../telemetry/metrics.ts';
+import { integer, positiveNumber } from '../options.ts';
 import type { CommandRegistrar } from '../registry.ts';
 
 interface UpOptions {
   config?: string;
-  port?: string;
+  port?: number;
   dataDir?: string;
   demo?: boolean;
-  seed: string;
-  minutes: string;
-  rate: string;
-  replayRate: string;
+  seed: number;
+  minutes: number;
+  rate: number;
+  replayRate: number;
   exit?: boolean;
   json?: boolean;
-}
-
-function intOption(flag: string, value: string, min: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min)
-    throw new FalconerError('USAGE', `${flag} must be an integer ≥ ${min}`, { value });
-  return n;
 }
 
 async function runDemo(detect: DetectService, tracker: AttackTracker, opts: UpOptions, cluster: string) {
@@ -51,14 +44,10 @@ async function runDemo(detect: DetectService, tracker: AttackTracker, opts: UpOp
   }, 1000);
   try {
     const summary = await replayStream(
-      scenarioNdjson(
-        { seed: intOption('--seed', opts.seed, 0), minutes: Number(opts.minutes), rate: Number(opts.rate) },
-        tracker,
-        cluster,
-      ),
+      scenarioNdjson({ seed: opts.seed, minutes: opts.minutes, rate: opts.rate }, tracker, cluster),
       createHttpTarget({ url: detect.ingestUrl }),
       {
-        rate: Number(opts.replayRate),
+        rate: opts.replayRate,
         normalize: { cluster },
         onProgress: (p) => (replayRejected = p.rejected),
       },
@@ -92,20 +81,20 @@ export const registerUpCommand: CommandRegistrar = (program) => {
       'Run the platform on this machine (embedded defaults); --demo replays a generated attack scenario',
     )
     .option('-c, --config <file>', 'config file (YAML or JSON)', process.env.FALCONER_CONFIG)
-    .option('--port <port>', 'ingest port (default from config: 2801)')
+    .option('--port <port>', 'ingest port (default from config: 2801)', integer(0))
     .option('--data-dir <dir>', 'state directory (default from config: .falconer)')
     .option('--demo', 'replay a generated scenario into the ingest and report what the gate found')
-    .option('--seed <n>', 'demo scenario seed', '7')
-    .option('--minutes <m>', 'demo scenario length in minutes of event time', '20')
-    .option('--rate <r>', 'demo background alerts per second of event time', '200')
-    .option('--replay-rate <r>', 'demo replay speed in events per second of wall time', '20000')
+    .option('--seed <n>', 'demo scenario seed', integer(0), 7)
+    .option('--minutes <m>', 'demo scenario length in minutes of event time', positiveNumber, 20)
+    .option('--rate <r>', 'demo background alerts per second of event time', positiveNumber, 200)
+    .option('--replay-rate <r>', 'demo replay speed in events per second of wall time', positiveNumber, 20000)
     .option('--exit', 'exit after the demo instead of serving on')
     .option('--json', 'print the demo report as JSON on stdout')
     .action(async (opts: UpOptions) => {
       const config = loadConfig({
         file: opts.config,
         overrides: {
-          'ingest.port': opts.port === undefined ? undefined : intOption('--port', opts.port, 0),
+          'ingest.port': opts.port,
           dataDir: opts.dataDir,
         },
       });
