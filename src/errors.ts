@@ -3,26 +3,36 @@
  * metrics and docs) and a context object (what, where) that is safe to log:
  * never put secrets or raw attacker-controlled payloads of unbounded size in it.
  */
-export type ErrorCode =
-  | 'EVENT_INVALID_JSON'
-  | 'EVENT_INVALID_UTF8'
-  | 'EVENT_SCHEMA'
-  | 'EVENT_TOO_LARGE'
-  | 'INGEST_BODY_TOO_LARGE'
-  | 'INGEST_UNSUPPORTED_MEDIA_TYPE'
-  | 'INGEST_BAD_ENCODING'
-  | 'INGEST_RATE_LIMITED'
-  | 'INGEST_BACKPRESSURE'
-  | 'INGEST_METHOD_NOT_ALLOWED'
-  | 'INGEST_NOT_FOUND'
-  | 'MODEL_INVALID'
-  | 'MODEL_SCHEMA_MISMATCH'
-  | 'GATE_NOT_READY'
-  | 'CSV_INVALID'
-  | 'TRAIN_DATA_INVALID'
-  | 'CONFIG_INVALID'
-  | 'IO_ERROR'
-  | 'USAGE';
+/**
+ * The stable error codes. Each feature adds its own codes to this interface by
+ * module augmentation (for example `declare module`, below), so that features
+ * stay in their folders and every code is still checked by the compiler:
+ *
+ *   declare module '../errors.ts' { interface ErrorCodeRegistry { A2A_FORBIDDEN: true } }
+ */
+export interface ErrorCodeRegistry {
+  EVENT_INVALID_JSON: true;
+  EVENT_INVALID_UTF8: true;
+  EVENT_SCHEMA: true;
+  EVENT_TOO_LARGE: true;
+  INGEST_BODY_TOO_LARGE: true;
+  INGEST_UNSUPPORTED_MEDIA_TYPE: true;
+  INGEST_BAD_ENCODING: true;
+  INGEST_RATE_LIMITED: true;
+  INGEST_BACKPRESSURE: true;
+  INGEST_METHOD_NOT_ALLOWED: true;
+  INGEST_NOT_FOUND: true;
+  MODEL_INVALID: true;
+  MODEL_SCHEMA_MISMATCH: true;
+  GATE_NOT_READY: true;
+  CSV_INVALID: true;
+  TRAIN_DATA_INVALID: true;
+  CONFIG_INVALID: true;
+  IO_ERROR: true;
+  USAGE: true;
+}
+
+export type ErrorCode = keyof ErrorCodeRegistry;
 
 export class FalconerError extends Error {
   readonly code: ErrorCode;
