@@ -1,0 +1,245 @@
+/**
+ * The wire contracts of the agents' A2A skills (see docs/agents.md): one zod
+ * schema per skill input and output. Both sides validate with these, so a
+ * peer that sends something else gets a clear error instead of undefined
+ * behaviour. All string content that came from events is attacker-controlled.
+ */
+import { z } from 'zod';
+
+export const AGENT_NAMES = ['detect', 'coordinator', 'analyse', 'remediate', 'notify'] as const;
+export const AgentName = z.enum(AGENT_NAMES);
+export type AgentName = z.infer<typeof AgentName>;
+
+const id = z.string().min(1).max(200);
+const text = (max: number) => z.string().max(max);
+
+export const WorkloadWire = z.object({
+  key: text(600).min(1),
+  kind: z.enum(['pod', 'container', 'host']),
+  host: text(255),
+  cluster: text(128).optional(),
+  namespace: text(253).optional(),
+  pod: text(253).optional(),
+  container: text(253).optional(),
+  containerId: text(128).optional(),
+  image: text(512).optional(),
+});
+export type WorkloadWire = z.infer<typeof WorkloadWire>;
+
+const fieldValue = z.union([
+  z.string().max(8192),
+  z.number(),
+  z.boolean(),
+  z.null(),
+  z.array(z.union([z.string().max(8192), z.number(), z.boolean(), z.null()])).max(256),
+]);
+
+/** A normalized event as it travels between agents (the NormalizedEvent fields). */
+export const EventWire = z.object({
+  id,
+  timeMs: z.number().int(),
+  time: text(64),
+  rule: text(512),
+  priority: text(32),
+  priorityLevel: z.number().int().min(0).max(7),
+  source: text(64),
+  hostname: text(255),
+  tags: z.array(text(128)).max(64),
+  output: text(16384),
+  fields: z.record(text(256), fieldValue),
+  workload: WorkloadWire,
+});
+export type EventWire = z.infer<typeof EventWire>;
+
+export const SignalWire = z.object({
+  id,
+  workload: WorkloadWire,
+  firstSeenMs: z.number().int(),
+  lastSeenMs: z.number().int(),
+  eventIds: z.array(id).max(1000),
+  maxScore: z.number().min(0).max(1),
+  rules: z.array(text(512)).max(64),
+  priorityLevel: z.number().int().min(0).max(7),
+  count: z.number().int().positive(),
+});
+export type SignalWire = z.infer<typeof SignalWire>;
+
+export const Severity = z.enum(['low', 'medium', 'high', 'critical']);
+export type Severity = z.infer<typeof Severity>;
+
+// detect → coordinator: `signal.report`
+export const SignalReportInput = z.object({
+  kind: z.enum(['opened', 'updated']),
+  signal: SignalWire,
+  /** The signal's forwarded events (at most the first 50), so the coordinator needs no round trip. */
+  events: z.array(EventWire).max(50),
+});
+export type SignalReportInput = z.infer<typeof SignalReportInput>;
+export const SignalReportOutput = z.object({ incidentId: id, created: z.boolean() });
+export type SignalReportOutput = z.infer<typeof SignalReportOutput>;
+
+export const Technique = z.object({
+  id: z.string().regex(/^T\d{4}(\.\d{3})?$/),
+  name: text(200),
+  tactic: text(100),
+});
+export type Technique = z.infer<typeof Technique>;
+
+/** The action catalogue's kinds (src/actions). */
+export const ActionKind = z.enum([
+  'label-pod',
+  'annotate-pod',
+  'isolate-pod',
+  'delete-pod',
+  'scale-owner-to-zero',
+  'block-image',
+  'emit-event',
+]);
+export type ActionKind = z.infer<typeof ActionKind>;
+
+export const IncidentSummary = z.object({
+  id,
+  workload: WorkloadWire,
+  severity: Severity,
+  status: text(32),
+  traceId: z.string().regex(/^[0-9a-f]{32}$/),
+  signals: z.array(SignalWire).max(100),
+});
+export type IncidentSummary = z.infer<typeof IncidentSummary>;
+
+// coordinator → analyse: `incident.analyse`
+export const AnalyseInput = z.object({
+  incident: IncidentSummary,
+  events: z.array(EventWire).max(500),
+});
+export type AnalyseInput = z.infer<typeof AnalyseInput>;
+export const AnalysisResult = z.object({
+  verdict: z.enum(['true_positive', 'false_positive', 'needs_review']),
+  confidence: z.number().min(0).max(1),
+  severity: Severity,
+  techniques: z.array(Technique).max(20),
+  explanation: text(8000),
+  /** Every event id the explanation relies on (each appears in the explanation). */
+  citedEventIds: z.array(id).max(100),
+  recommendedActions: z.array(ActionKind).max(10),
+  /** A proposed Falco rule (YAML), when one is useful. */
+  proposedRule: text(20000).optional(),
+  /** Which analyst answered: the deterministic offline one or an LLM. */
+  analyst: z.enum(['offline', 'llm']),
+  /** Why the offline analyst answered although an LLM is configured (budget spent, provider down…). */
+  degradedReason: text(500).optional(),
+});
+export type AnalysisResult = z.infer<typeof AnalysisResult>;
+
+export const PolicyDecision = z.object({
+  allowed: z.boolean(),
+  requiresApproval: z.boolean(),
+  /** 2 under the four-eyes rule. */
+  approvalsRequired: z.number().int().min(0).max(5),
+  reasons: z.array(text(500)).max(20),
+  bundleRevision: text(100),
+  inputDigest: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type PolicyDecision = z.infer<typeof PolicyDecision>;
+
+export const ActionTarget = z.object({
+  namespace: text(253).min(1),
+  pod: text(253).optional(),
+  image: text(512).optional(),
+  ownerKind: text(64).optional(),
+  ownerName: text(253).optional(),
+});
+export type ActionTarget = z.infer<typeof ActionTarget>;
+
+export const ActionProposal = z.object({
+  id,
+  kind: ActionKind,
+  target: ActionTarget,
+  params: z.record(text(100), z.unknown()),
+  /** The exact Kubernetes objects the action applies (or deletes). */
+  manifests: z.array(z.record(z.string(), z.unknown())).max(10),
+  dryRun: z.boolean(),
+  /** Present once policy has decided (the policy issue); absent means "not decided". */
+  decision: PolicyDecision.optional(),
+});
+export type ActionProposal = z.infer<typeof ActionProposal>;
+
+// coordinator → remediate: `actions.propose`
+export const ProposeInput = z.object({ incident: IncidentSummary, analysis: AnalysisResult });
+export type ProposeInput = z.infer<typeof ProposeInput>;
+export const ProposeOutput = z.object({ proposals: z.array(ActionProposal).max(10) });
+export type ProposeOutput = z.infer<typeof ProposeOutput>;
+
+export const Approval = z.object({ by: text(200).min(1), at: z.number().int() });
+
+// coordinator → remediate: `actions.execute` / `actions.rollback`
+export const ExecuteInput = z.object({
+  incidentId: id,
+  proposal: ActionProposal,
+  approvals: z.array(Approval).max(5),
+});
+export type ExecuteInput = z.infer<typeof ExecuteInput>;
+export const ExecuteOutput = z.object({
+  status: z.enum(['applied', 'dry-run', 'refused', 'failed', 'rolled-back']),
+  reason: text(2000).optional(),
+  /** Where dry-run manifests were written, when no cluster was reachable. */
+  outputPath: text(1000).optional(),
+  before: z.array(z.record(z.string(), z.unknown())).max(10).optional(),
+  after: z.array(z.record(z.string(), z.unknown())).max(10).optional(),
+});
+export type ExecuteOutput = z.infer<typeof ExecuteOutput>;
+
+export const NotificationKind = z.enum([
+  'incident.opened',
+  'incident.analysed',
+  'actions.proposed',
+  'approval.needed',
+  'incident.resolved',
+  'incident.dismissed',
+]);
+export type NotificationKind = z.infer<typeof NotificationKind>;
+
+// coordinator → notify: `incident.notify`
+export const NotifyInput = z.object({
+  kind: NotificationKind,
+  /** Unique per (incident, kind, revision): the notifier never sends the same key twice. */
+  dedupeKey: id,
+  incident: IncidentSummary,
+  analysis: AnalysisResult.optional(),
+  proposals: z.array(ActionProposal).max(10),
+  /** Signed approve / reject links per proposal id. */
+  links: z.record(id, z.object({ approve: z.url(), reject: z.url() })),
+  /** Link to the incident in the HITL API / console. */
+  incidentUrl: z.url().optional(),
+});
+export type NotifyInput = z.infer<typeof NotifyInput>;
+export const NotifyOutput = z.object({
+  deliveries: z.array(
+    z.object({ sink: text(100), ok: z.boolean(), attempts: z.number().int(), error: text(500).optional() }),
+  ),
+  duplicate: z.boolean(),
+});
+export type NotifyOutput = z.infer<typeof NotifyOutput>;
+
+// coordinator → detect: `model.feedback`
+export const FeedbackInput = z.object({
+  incidentId: id,
+  verdict: z.enum(['true_positive', 'false_positive']),
+  eventIds: z.array(id).max(1000),
+});
+export type FeedbackInput = z.infer<typeof FeedbackInput>;
+export const FeedbackOutput = z.object({ applied: z.number().int(), unknown: z.number().int() });
+export type FeedbackOutput = z.infer<typeof FeedbackOutput>;
+
+// analyse / coordinator → detect: `events.query`
+export const EventsQueryInput = z.object({
+  ids: z.array(id).max(1000).optional(),
+  workloadKey: text(600).optional(),
+  fromMs: z.number().int().optional(),
+  toMs: z.number().int().optional(),
+  rule: text(512).optional(),
+  limit: z.number().int().min(1).max(1000).default(100),
+});
+export type EventsQueryInput = z.infer<typeof EventsQueryInput>;
+export const EventsQueryOutput = z.object({ events: z.array(EventWire), truncated: z.boolean() });
+export type EventsQueryOutput = z.infer<typeof EventsQueryOutput>;
