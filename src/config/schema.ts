@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AgentsConfigSchema } from '../agents/config.ts';
 
 /** Falconer's one typed configuration. Every key has a default, so an empty file is a valid config. */
 export const ConfigSchema = z
@@ -65,6 +66,7 @@ export const ConfigSchema = z
         modelFile: z.string().min(1).default('gate-model.json'),
       })
       .prefault({}),
+    agents: AgentsConfigSchema,
   })
   .strict();
 
