@@ -1,0 +1,47 @@
+/**
+ * Processed A2A messages: the recorded output of each handled messageId, so a
+ * retried message is answered from here instead of being done again.
+ * Structurally an A2A `IdempotencyStore`.
+ */
+import type { Kysely } from 'kysely';
+import type { Store } from './db.ts';
+import type { Database } from './schema.ts';
+
+export class SqlIdempotencyStore {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async get(messageId: string): Promise<unknown | undefined> {
+    return getProcessed(this.store.db, messageId);
+  }
+
+  async put(messageId: string, skill: string, output: unknown): Promise<void> {
+    await putProcessed(this.store.db, messageId, skill, output, this.clock());
+  }
+}
+
+export async function getProcessed(db: Kysely<Database>, messageId: string): Promise<unknown | undefined> {
+  const row = await db
+    .selectFrom('processed_messages')
+    .select('output')
+    .where('message_id', '=', messageId)
+    .executeTakeFirst();
+  return row ? (JSON.parse(row.output) as unknown) : undefined;
+}
+
+/** First writer wins: a second put for the same messageId keeps the first output. */
+export async function putProcessed(
+  db: Kysely<Database>,
+  messageId: string,
+  skill: string,
+  output: unknown,
+  at: number,
+): Promise<void> {
+  await db
+    .insertInto('processed_messages')
+    .values({ message_id: messageId, skill, output: JSON.stringify(output ?? null), at })
+    .onConflict((oc) => oc.column('message_id').doNothing())
+    .execute();
+}
