@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { SignalReportInput } from '../contracts.ts';
+import { SignalOutbox, type OutboxMessage } from './signal-outbox.ts';
+
+function report(id: string, kind: 'opened' | 'updated', count: number): SignalReportInput {
+  return {
+    kind,
+    signal: {
+      id,
+      workload: { key: `pod:ns/${id}`, kind: 'pod', host: 'node-1', namespace: 'ns', pod: id },
+      firstSeenMs: 0,
+      lastSeenMs: count,
+      eventIds: [],
+      maxScore: 0.7,
+      rules: ['Terminal shell in container'],
+      priorityLevel: 5,
+      count,
+    },
+    events: [],
+  };
+}
+
+const traceparentFor = (id: string) => `00-${id.padEnd(32, '0')}-00f067aa0ba902b7-01`;
+
+test('opened reports go out at once; updates are coalesced to the newest', async () => {
+  const sent: OutboxMessage[] = [];
+  const outbox = new SignalOutbox({
+    send: async (m) => {
+      sent.push(m);
+    },
+    traceparentFor,
+    updateIntervalMs: 50,
+  });
+  outbox.push(report('a', 'opened', 1));
+  for (let i = 2; i <= 20; i++) outbox.push(report('a', 'updated', i));
+  await outbox.flush();
+  assert.equal(sent[0]?.report.kind, 'opened');
+  assert.equal(sent.at(-1)?.report.signal.count, 20);
+  assert.ok(sent.length <= 3, `coalesced into ${sent.length} sends`);
+  assert.equal(new Set(sent.map((m) => m.messageId)).size, sent.length);
+  assert.equal(sent[0]?.traceparent, traceparentFor('a'));
+});
+
+test('a failing coordinator is retried with the same message id until it answers', async () => {
+  const attempts: string[] = [];
+  let failuresLeft = 3;
+  const outbox = new SignalOutbox({
+    send: async (m) => {
+      attempts.push(m.messageId);
+      if (failuresLeft-- > 0) throw new Error('connection refused');
+    },
+    traceparentFor,
+    retryInitialMs: 5,
+  });
+  outbox.push(report('b', 'opened', 1));
+  await outbox.flush();
+  assert.equal(attempts.length, 4);
+  assert.equal(new Set(attempts).size, 1);
+  assert.equal(outbox.failures, 3);
+  assert.equal(outbox.depth, 0);
+});
+
+test('an unsent opened report stays opened when an update arrives before it is sent', async () => {
+  const sent: OutboxMessage[] = [];
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => (release = r));
+  const outbox = new SignalOutbox({
+    send: async (m) => {
+      if (m.report.signal.id === 'block') await gate;
+      sent.push(m);
+    },
+    traceparentFor,
+  });
+  outbox.push(report('block', 'opened', 1));
+  outbox.push(report('c', 'opened', 1));
+  outbox.push(report('c', 'updated', 5));
+  release();
+  await outbox.flush();
+  const c = sent.filter((m) => m.report.signal.id === 'c');
+  assert.equal(c[0]?.report.kind, 'opened');
+  assert.equal(c[0]?.report.signal.count, 5);
+});
