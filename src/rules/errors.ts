@@ -36,9 +36,12 @@ export interface RulesIssue extends SourceLocation {
 /** Longest excerpt of offending text kept in errors (attacker-controlled content stays bounded). */
 export const MAX_EXCERPT = 80;
 
+/** The text at an offset (or, at the very end, the text just before it), bounded and trimmed. */
 export function excerpt(text: string, from = 0): string {
-  const s = text.slice(from, from + MAX_EXCERPT);
-  return s.length < text.length - from ? `${s}…` : s;
+  let start = from;
+  if (text.slice(from).trim() === '') start = Math.max(0, text.trimEnd().length - 30);
+  const s = text.slice(start, start + MAX_EXCERPT);
+  return (s.length < text.length - start ? `${s}…` : s).trim();
 }
 
 export function rulesError(
