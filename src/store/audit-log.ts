@@ -90,7 +90,9 @@ export class AuditLog {
   append(entry: AuditEntry): Promise<AuditRecord> {
     return this.queue.run(async () => {
       try {
-        return await this.store.db.transaction().execute((trx) => appendIn(trx, this.store, entry, this.clock()));
+        return await this.store.db
+          .transaction()
+          .execute((trx) => appendIn(trx, this.store, entry, this.clock()));
       } catch (err) {
         throw new FalconerError(
           'AUDIT_APPEND_FAILED',
@@ -181,7 +183,11 @@ export async function verifyAuditLog(store: Store, pageSize = 1000): Promise<Aud
         return bad(records, expectedSeq, `record ${expectedSeq} is missing (next is ${row.seq}): deleted`);
       }
       if (row.prev_hash !== prevHash) {
-        return bad(records, row.seq, `record ${row.seq} does not link to record ${row.seq - 1}: reordered or replaced`);
+        return bad(
+          records,
+          row.seq,
+          `record ${row.seq} does not link to record ${row.seq - 1}: reordered or replaced`,
+        );
       }
       const { hash, ...rest } = row;
       if (hashAuditRow(rest) !== hash) {
@@ -193,17 +199,29 @@ export async function verifyAuditLog(store: Store, pageSize = 1000): Promise<Aud
     if (rows.length < pageSize) break;
   }
   const lastSeq = expectedSeq - 1;
-  const head = await db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirst();
+  const head = await db
+    .selectFrom('audit_head')
+    .select(['seq', 'hash'])
+    .where('id', '=', 1)
+    .executeTakeFirst();
   if (!head) {
     if (lastSeq === 0) return { ok: true, records };
     return bad(records, 1, 'the audit head is missing');
   }
   const headSeq = Number(head.seq);
   if (headSeq > lastSeq) {
-    return bad(records, lastSeq + 1, `records ${lastSeq + 1}..${headSeq} are missing: the newest records were deleted`);
+    return bad(
+      records,
+      lastSeq + 1,
+      `records ${lastSeq + 1}..${headSeq} are missing: the newest records were deleted`,
+    );
   }
   if (headSeq < lastSeq || head.hash !== prevHash) {
-    return bad(records, headSeq + 1, `the audit head (seq ${headSeq}) does not match the last record (seq ${lastSeq})`);
+    return bad(
+      records,
+      headSeq + 1,
+      `the audit head (seq ${headSeq}) does not match the last record (seq ${lastSeq})`,
+    );
   }
   return { ok: true, records };
 }
@@ -216,7 +234,11 @@ export async function readAuditLog(
   store: Store,
   opts: { traceId?: string; limit?: number; afterSeq?: number } = {},
 ): Promise<AuditRecord[]> {
-  let q = store.db.selectFrom('audit_log').selectAll().orderBy('seq', 'asc').limit(opts.limit ?? 1000);
+  let q = store.db
+    .selectFrom('audit_log')
+    .selectAll()
+    .orderBy('seq', 'asc')
+    .limit(opts.limit ?? 1000);
   if (opts.traceId !== undefined) q = q.where('trace_id', '=', opts.traceId);
   if (opts.afterSeq !== undefined) q = q.where('seq', '>', opts.afterSeq);
   const rows = await q.execute();

@@ -9,7 +9,12 @@ import { isFalconerError } from '../errors.ts';
 import { AuditLog, digestOf, readAuditLog, verifyAuditLog } from './audit-log.ts';
 import { openDatabase, parseDatabaseUrl, maskDatabaseUrl, type Store } from './db.ts';
 import { SqlIdempotencyStore } from './idempotency.ts';
-import { createDatabase, findPostgresBin, startPgCluster, type PgCluster } from './test-support/pg-cluster.ts';
+import {
+  createDatabase,
+  findPostgresBin,
+  startPgCluster,
+  type PgCluster,
+} from './test-support/pg-cluster.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'falconer-store-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -21,8 +26,14 @@ test('database URLs: file path, sqlite:, postgres://; others refused; passwords 
   assert.deepEqual(parseDatabaseUrl('sqlite:data/c.db'), { dialect: 'sqlite', target: 'data/c.db' });
   assert.deepEqual(parseDatabaseUrl('sqlite:///abs/c.db'), { dialect: 'sqlite', target: '/abs/c.db' });
   assert.equal(parseDatabaseUrl('postgresql://u@h/db').dialect, 'postgres');
-  assert.throws(() => parseDatabaseUrl('mysql://h/db'), (e) => isFalconerError(e, 'STORE_BAD_URL'));
-  assert.throws(() => parseDatabaseUrl('sqlite:'), (e) => isFalconerError(e, 'STORE_BAD_URL'));
+  assert.throws(
+    () => parseDatabaseUrl('mysql://h/db'),
+    (e) => isFalconerError(e, 'STORE_BAD_URL'),
+  );
+  assert.throws(
+    () => parseDatabaseUrl('sqlite:'),
+    (e) => isFalconerError(e, 'STORE_BAD_URL'),
+  );
   assert.equal(maskDatabaseUrl('postgres://u:secret@h:5432/db'), 'postgres://u:***@h:5432/db');
 });
 
@@ -114,7 +125,12 @@ describe('audit tampering (SQLite file edited directly)', () => {
     const store = await openDatabase(url);
     const audit = new AuditLog(store, () => 1_700_000_000_000);
     for (let i = 0; i < count; i++) {
-      await audit.record({ actor: 'coordinator', action: `step.${i}`, inputDigest: digestOf(String(i)), result: 'ok' });
+      await audit.record({
+        actor: 'coordinator',
+        action: `step.${i}`,
+        inputDigest: digestOf(String(i)),
+        result: 'ok',
+      });
     }
     await store.close();
     return url;
@@ -147,7 +163,11 @@ describe('audit tampering (SQLite file edited directly)', () => {
   test('an edited record with a recomputed own hash breaks the next link', async () => {
     const url = await seeded(5);
     const store = await openDatabase(url);
-    const row = await store.db.selectFrom('audit_log').selectAll().where('seq', '=', 2).executeTakeFirstOrThrow();
+    const row = await store.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('seq', '=', 2)
+      .executeTakeFirstOrThrow();
     const { hashAuditRow } = await import('./audit-log.ts');
     const { hash: _old, ...rest } = row;
     const forged = { ...rest, actor: 'someone-else' };
@@ -178,12 +198,15 @@ describe('audit tampering (SQLite file edited directly)', () => {
   });
   test('reordering (swapping two records seq) is detected', async () => {
     const url = await seeded(5);
-    tamper(url, `update audit_log set seq = -2 where seq = 2; update audit_log set seq = 2 where seq = 3; update audit_log set seq = 3 where seq = -2;`);
+    tamper(
+      url,
+      `update audit_log set seq = -2 where seq = 2; update audit_log set seq = 2 where seq = 3; update audit_log set seq = 3 where seq = -2;`,
+    );
     const v = await verify(url);
     assert.equal(v.ok, false);
     assert.equal(v.firstBadSeq, 2);
   });
-  test('a record appended behind the log\'s back is detected', async () => {
+  test("a record appended behind the log's back is detected", async () => {
     const url = await seeded(3);
     tamper(
       url,
