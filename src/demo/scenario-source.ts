@@ -6,13 +6,19 @@ import { createNormalizer } from '../events/normalize.ts';
 import { generateScenario } from '../scenario/generate.ts';
 import { alertLine } from '../scenario/serialize.ts';
 import type { ScenarioOptions } from '../scenario/types.ts';
-import type { AttackTracker } from './attack-tracker.ts';
+import type { ScenarioLabel } from '../scenario/types.ts';
+
+/** Told about each attack event before it is sent, and about each chunk as it goes out. */
+export interface AttackObserver {
+  expect(eventId: string, timeMs: number, label: ScenarioLabel): void;
+  chunkSent?(): void;
+}
 
 const CHUNK_LINES = 256;
 
 export async function* scenarioNdjson(
   opts: ScenarioOptions,
-  tracker: AttackTracker,
+  tracker: AttackObserver,
   cluster: string,
 ): AsyncGenerator<string> {
   const normalize = createNormalizer({ cluster });
@@ -24,9 +30,11 @@ export async function* scenarioNdjson(
     }
     chunk.push(alertLine(alert));
     if (chunk.length === CHUNK_LINES) {
+      tracker.chunkSent?.();
       yield `${chunk.join('\n')}\n`;
       chunk = [];
     }
   }
+  if (chunk.length > 0) tracker.chunkSent?.();
   if (chunk.length > 0) yield `${chunk.join('\n')}\n`;
 }
