@@ -1,5 +1,4 @@
 /** Builds a Coordinator on a real SQLite file for tests. */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { silentLogger } from '../../../telemetry/logger.ts';
 import { Coordinator, type CoordinatorOptions } from '../engine.ts';
 import { LinkSigner } from '../link-tokens.ts';
 import { FakePeers } from './fakes.ts';
+import { SECRET } from './secret.ts';
 
 export interface Harness {
   store: Store;
@@ -20,7 +20,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export const SECRET = randomBytes(32);
+export { SECRET };
 
 export function tempDir(): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'falconer-coord-'));
