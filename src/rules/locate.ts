@@ -18,7 +18,10 @@ export function scalarLocator(src: string, node: Scalar, lines: LineCounter, fil
     const nl = src.indexOf('\n', start);
     from = nl === -1 ? start : nl + 1;
   } else if (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') from = start + 1;
-  return (offset: number): SourceLocation => {
+  const lastChar = value.trimEnd().length;
+  return (at: number): SourceLocation => {
+    // Past the end (an error at end of input) points just after the last visible character.
+    const offset = Math.min(at, lastChar);
     let i = from;
     let j = 0;
     while (j < offset && i < end) {
@@ -34,7 +37,7 @@ export function scalarLocator(src: string, node: Scalar, lines: LineCounter, fil
         j++;
       }
     }
-    while (i < end && WS.test(src[i]!) && j < value.length && !WS.test(value[j]!)) i++;
+    while (j < lastChar && i < end && WS.test(src[i]!) && !WS.test(value[j]!)) i++;
     const pos = lines.linePos(i);
     return { file, line: pos.line, column: pos.col };
   };
