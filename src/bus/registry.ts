@@ -1,16 +1,35 @@
 import { FalconerError } from '../errors.ts';
 import { EmbeddedBus, type EmbeddedBusOptions } from './embedded.ts';
+import { KafkaBus, type KafkaBusOptions } from './kafka.ts';
 import type { EventBus } from './types.ts';
 
 /** Options every bus kind understands; kind-specific settings live under their own key. */
 export interface BusOptions {
   readonly embedded?: Partial<EmbeddedBusOptions>;
+  /** Required for kind "kafka": the bus.kafka config block and the record codec. */
+  readonly kafka?: KafkaBusOptions<unknown>;
 }
 
 export type BusFactory = <T>(opts: BusOptions) => EventBus<T>;
 
 const factories = new Map<string, BusFactory>([
   ['embedded', <T>(opts: BusOptions) => new EmbeddedBus<T>(opts.embedded)],
+  [
+    'kafka',
+    <T>(opts: BusOptions) => {
+      if (opts.kafka === undefined) {
+        throw new FalconerError(
+          'CONFIG_INVALID',
+          'bus kind "kafka" needs the bus.kafka settings (brokers…)',
+          {
+            kind: 'kafka',
+          },
+        );
+      }
+      // The codec decides T; the registry only passes it through.
+      return new KafkaBus<T>(opts.kafka as KafkaBusOptions<T>);
+    },
+  ],
 ]);
 
 export function registerBus(kind: string, factory: BusFactory): void {

@@ -4,16 +4,29 @@
  * slow gate pushes back on the ingest (503 + Retry-After) instead of losing
  * events. Signals are handed to `onSignal` (the A2A link to the coordinator
  * plugs in there) and appended to a local NDJSON log.
+ *
+ * With `bus.kind: kafka` the bus is a consumer group on Falco's topic: the
+ * consumer parses, validates and normalizes the raw alerts (bad ones go to the
+ * dead-letter topic), replicas share the partitions, and a batch's offsets are
+ * committed only after `onBatchScored` (storage) resolved. Redelivered events
+ * (at-least-once) are recognised by event id within a window and not scored twice.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { falcoEventCodec } from '../../bus/kafka-codec.ts';
+import {
+  KafkaBusConfigSchema,
+  type KafkaBusConfig,
+  type KafkaBusConfigInput,
+} from '../../bus/kafka-config.ts';
+import type { KafkaBus } from '../../bus/kafka.ts';
 import { createBus } from '../../bus/registry.ts';
 import type { BusRecord, EventBus } from '../../bus/types.ts';
 import type { FalconerConfig } from '../../config/schema.ts';
-import { describeError } from '../../errors.ts';
+import { FalconerError, describeError } from '../../errors.ts';
 import type { NormalizedEvent } from '../../events/types.ts';
 import { Gate, type GateDecision, type GateStats } from '../../gate/gate.ts';
 import { createGateMetrics } from '../../gate/metrics.ts';
@@ -33,6 +46,19 @@ export interface DetectServiceOptions {
   readonly onDecision?: (event: NormalizedEvent, decision: GateDecision) => void;
   /** Keep the model on disk under dataDir (default true). */
   readonly persistModel?: boolean;
+  /**
+   * Stores what a batch produced; awaited before the batch counts as delivered
+   * (on Kafka: before its offsets are committed). Gets only events not seen before.
+   */
+  readonly onBatchScored?: (
+    events: readonly NormalizedEvent[],
+    decisions: readonly GateDecision[],
+    records: readonly BusRecord<NormalizedEvent>[],
+  ) => void | Promise<void>;
+  /** The bus.kafka block (overrides config.bus.kafka), used when config.bus.kind is "kafka". */
+  readonly kafka?: KafkaBusConfigInput;
+  /** Event ids remembered to skip redeliveries (default 200,000; 0 turns it off). */
+  readonly dedupeWindow?: number;
 }
 
 export interface DetectService {
@@ -52,6 +78,52 @@ export interface DetectStats {
   readonly busDepth: number;
   readonly busRefused: number;
   readonly signalUpdates: number;
+  /** Redelivered events recognised by id and not scored again. */
+  readonly duplicatesSkipped: number;
+}
+
+/** The most recent event ids, oldest forgotten first (a ring over a Set). */
+class RecentIds {
+  private readonly set = new Set<string>();
+  private readonly ring: (string | undefined)[];
+  private next = 0;
+  constructor(readonly capacity: number) {
+    this.ring = new Array<string | undefined>(capacity);
+  }
+  has(id: string): boolean {
+    return this.set.has(id);
+  }
+  add(id: string): void {
+    if (this.capacity === 0 || this.set.has(id)) return;
+    const old = this.ring[this.next];
+    if (old !== undefined) this.set.delete(old);
+    this.ring[this.next] = id;
+    this.set.add(id);
+    this.next = (this.next + 1) % this.capacity;
+  }
+}
+
+/** bus.kafka from the options or the config (the config schema may or may not carry it yet). */
+export function kafkaConfigOf(
+  opts: Pick<DetectServiceOptions, 'config' | 'kafka'>,
+): KafkaBusConfig | undefined {
+  if (opts.config.bus.kind !== 'kafka') return undefined;
+  const raw = opts.kafka ?? (opts.config.bus as { kafka?: unknown }).kafka;
+  if (raw === undefined) {
+    throw new FalconerError('CONFIG_INVALID', 'bus.kind is "kafka" but bus.kafka (brokers…) is not set', {
+      kind: 'kafka',
+    });
+  }
+  const parsed = KafkaBusConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new FalconerError(
+      'CONFIG_INVALID',
+      `bus.kafka.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`,
+      { path: issue?.path.join('.') },
+    );
+  }
+  return parsed.data;
 }
 
 export function gateOptionsFrom(config: FalconerConfig): ConstructorParameters<typeof Gate>[0] {
@@ -77,8 +149,13 @@ export async function startDetectService(opts: DetectServiceOptions): Promise<De
   let signalUpdates = 0;
   let signalWrites = Promise.resolve();
 
+  const kafka = kafkaConfigOf(opts);
+  const eventsTopic = kafka?.topics.events ?? EVENTS_TOPIC;
+  let publishSignal: ((update: SignalUpdate) => void) | undefined;
+
   const onSignal = (update: SignalUpdate): void => {
     signalUpdates += 1;
+    publishSignal?.(update);
     const { signal } = update;
     logger.info(
       { signalId: signal.id, workload: signal.workload.key, kind: update.kind, count: signal.count },
@@ -116,29 +193,80 @@ export async function startDetectService(opts: DetectServiceOptions): Promise<De
       .finally(() => (saving = false));
   };
 
+  const onHandlerError = (err: unknown): void =>
+    logger.error({ err: describeError(err) }, 'gate failed on a batch; retrying it');
   const bus = createBus<NormalizedEvent>(config.bus.kind, {
-    embedded: {
-      capacity: config.bus.capacity,
-      onHandlerError: (err) =>
-        logger.error({ err: describeError(err) }, 'gate failed on a batch; retrying it'),
-    },
+    embedded: { capacity: config.bus.capacity, onHandlerError },
+    ...(kafka !== undefined && {
+      kafka: {
+        config: kafka,
+        // The consumer parses, validates and normalizes Falco's JSON with the ingest's limits.
+        codec: falcoEventCodec({
+          cluster: config.cluster,
+          limits: { maxEventBytes: Math.min(config.ingest.maxEventBytes, kafka.maxRecordBytes) },
+        }),
+        log: logger,
+        onHandlerError,
+      },
+    }),
   });
+  const signalsTopic = kafka?.topics.signals ?? null;
+  if (signalsTopic !== null) {
+    const kafkaBus = bus as unknown as KafkaBus<NormalizedEvent>;
+    publishSignal = (update) => {
+      const value = JSON.stringify({ kind: update.kind, ...update.signal });
+      kafkaBus
+        .sendRaw(signalsTopic, [{ key: update.signal.workload.key, value }])
+        .catch((err: unknown) =>
+          logger.error({ err: describeError(err) }, 'cannot publish a signal to Kafka'),
+        );
+    };
+  }
+
+  const seen = new RecentIds(opts.dedupeWindow ?? 200_000);
+  let duplicatesSkipped = 0;
+  const fresh = (records: readonly BusRecord<NormalizedEvent>[]): readonly BusRecord<NormalizedEvent>[] => {
+    // Only a redelivering bus (Kafka) repeats records; the embedded bus never does.
+    if (seen.capacity === 0 || records[0]?.origin === undefined) return records;
+    const inBatch = new Set<string>();
+    const out = records.filter((r) => {
+      const id = r.value.id;
+      if (seen.has(id) || inBatch.has(id)) return false;
+      inBatch.add(id);
+      return true;
+    });
+    duplicatesSkipped += records.length - out.length;
+    return out;
+  };
+
   const subscription = bus.subscribe(
-    EVENTS_TOPIC,
-    'detect',
-    (records: readonly BusRecord<NormalizedEvent>[]) => {
+    eventsTopic,
+    kafka?.groupId ?? 'detect',
+    async (all: readonly BusRecord<NormalizedEvent>[]) => {
+      const records = fresh(all);
+      if (records.length === 0) return;
       // One batch call: the gate scores the batch with its batch kernel, with the same decisions as per event.
       const events = records.map((record) => record.value);
       const decisions = gate.processBatch(events);
       if (opts.onDecision !== undefined)
         for (let i = 0; i < events.length; i++) opts.onDecision(events[i]!, decisions[i]!);
       saveModelIfNew();
+      // Stored before the batch counts as delivered; remembered as seen only once stored.
+      if (opts.onBatchScored !== undefined) await opts.onBatchScored(events, decisions, records);
+      if (records[0]?.origin !== undefined) for (const e of events) seen.add(e.id);
     },
   );
+  try {
+    await bus.start?.();
+  } catch (err) {
+    await subscription.close().catch(() => undefined);
+    await bus.close().catch(() => undefined);
+    throw err;
+  }
 
   const sink = (events: NormalizedEvent[]): IngestSinkResult => {
     const result = bus.publish(
-      EVENTS_TOPIC,
+      eventsTopic,
       events.map((value) => ({ key: value.workload.key, value })),
     );
     return result.accepted
@@ -165,7 +293,13 @@ export async function startDetectService(opts: DetectServiceOptions): Promise<De
     bus,
     stats: () => {
       const busStats = bus.stats();
-      return { gate: gate.stats, busDepth: busStats.depth, busRefused: busStats.refused, signalUpdates };
+      return {
+        gate: gate.stats,
+        busDepth: busStats.depth,
+        busRefused: busStats.refused,
+        signalUpdates,
+        duplicatesSkipped,
+      };
     },
     drain: async () => {
       await bus.drain();
@@ -173,7 +307,8 @@ export async function startDetectService(opts: DetectServiceOptions): Promise<De
     },
     close: async () => {
       await ingest.close();
-      await bus.drain();
+      // On Kafka, what this replica did not handle stays in the topic for the group; only the outbox is flushed (by close).
+      if (kafka === undefined) await bus.drain();
       await subscription.close();
       await bus.close();
       await signalWrites;
