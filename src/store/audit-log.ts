@@ -27,6 +27,9 @@ export interface AuditEntry {
   result: string;
   traceId?: string;
   detail?: object;
+  /** The A2A sink's extra fields; stored (and hashed) inside detail. */
+  reason?: string;
+  messageId?: string;
 }
 
 export interface AuditRecord extends AuditEntry {
@@ -131,7 +134,7 @@ async function appendIn(
     input_digest: entry.inputDigest,
     result: entry.result,
     trace_id: entry.traceId ?? null,
-    detail: entry.detail === undefined ? null : canonicalJson(entry.detail),
+    detail: detailOf(entry),
     prev_hash: head.hash,
   };
   const hash = hashAuditRow(row);
@@ -148,10 +151,19 @@ async function appendIn(
     inputDigest: row.input_digest,
     result: row.result,
     ...(entry.traceId !== undefined ? { traceId: entry.traceId } : {}),
-    ...(entry.detail !== undefined ? { detail: entry.detail } : {}),
+    ...(row.detail !== null ? { detail: JSON.parse(row.detail) as object } : {}),
     prevHash: row.prev_hash,
     hash,
   };
+}
+
+function detailOf(entry: AuditEntry): string | null {
+  const extra = {
+    ...(entry.reason !== undefined ? { reason: entry.reason } : {}),
+    ...(entry.messageId !== undefined ? { messageId: entry.messageId } : {}),
+  };
+  if (entry.detail === undefined && Object.keys(extra).length === 0) return null;
+  return canonicalJson({ ...entry.detail, ...extra });
 }
 
 export interface AuditVerification {

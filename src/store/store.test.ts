@@ -9,6 +9,8 @@ import { isFalconerError } from '../errors.ts';
 import { AuditLog, digestOf, readAuditLog, verifyAuditLog } from './audit-log.ts';
 import { openDatabase, parseDatabaseUrl, maskDatabaseUrl, type Store } from './db.ts';
 import { SqlIdempotencyStore } from './idempotency.ts';
+import type { AuditSink } from '../a2a/audit-sink.ts';
+import type { IdempotencyStore } from '../a2a/idempotency.ts';
 import {
   createDatabase,
   findPostgresBin,
@@ -59,7 +61,10 @@ function storeSuite(name: string, open: () => Promise<Store>) {
         assert.equal(await idem.get('m1'), undefined);
         await idem.put('m1', 'signal.report', { incidentId: 'i1', created: true });
         await idem.put('m1', 'signal.report', { incidentId: 'other', created: false });
-        assert.deepEqual(await idem.get('m1'), { incidentId: 'i1', created: true });
+        assert.deepEqual(await idem.get('m1'), {
+          skill: 'signal.report',
+          output: { incidentId: 'i1', created: true },
+        });
         const row = await store.db.selectFrom('processed_messages').select('at').executeTakeFirstOrThrow();
         assert.equal(row.at, 1_700_000_000_000);
       } finally {
@@ -116,6 +121,30 @@ describe('PostgreSQL', () => {
   if (bin) {
     let dbs = 0;
     storeSuite('PostgreSQL', async () => openDatabase(await createDatabase(cluster!.url, `t${++dbs}`)));
+  }
+});
+
+test('the persistent sinks fit the A2A interfaces; A2A reason and messageId are kept in the hashed detail', async () => {
+  const store = await openDatabase(sqliteUrl());
+  try {
+    const sink: AuditSink = new AuditLog(store);
+    const idem: IdempotencyStore = new SqlIdempotencyStore(store);
+    await sink.record({
+      actor: 'spiffe://falconer.local/ns/default/sa/falconer-notify',
+      action: 'a2a:coordinator/signal.report',
+      inputDigest: digestOf({}),
+      result: 'refused',
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      reason: 'notify may not call signal.report',
+      messageId: 'm-1',
+    });
+    const [rec] = await readAuditLog(store);
+    assert.deepEqual(rec!.detail, { messageId: 'm-1', reason: 'notify may not call signal.report' });
+    assert.equal((await verifyAuditLog(store)).ok, true);
+    await idem.put('k', 'incident.notify', { duplicate: false });
+    assert.deepEqual(await idem.get('k'), { skill: 'incident.notify', output: { duplicate: false } });
+  } finally {
+    await store.close();
   }
 });
 
