@@ -10,6 +10,8 @@ import { runTool } from './tools.ts';
 export const CHART_DIR = join(PROJECT_ROOT, 'deploy/helm/falconer');
 export const RELEASE = 'falconer';
 export const NAMESPACE = 'falconer-system';
+/** The Kubernetes version helm renders for (the chart needs >= 1.27; client-node's models are 1.34). */
+export const KUBE_VERSION = '1.34.0';
 
 export interface Rendered {
   readonly objects: K8sObject[];
@@ -22,7 +24,17 @@ export function renderChart(helm: string, values: Record<string, unknown> = {}):
   try {
     const file = join(dir, 'values.yaml');
     writeFileSync(file, stringify(values));
-    const run = runTool(helm, ['template', RELEASE, CHART_DIR, '--namespace', NAMESPACE, '-f', file]);
+    const run = runTool(helm, [
+      'template',
+      RELEASE,
+      CHART_DIR,
+      '--namespace',
+      NAMESPACE,
+      '--kube-version',
+      KUBE_VERSION,
+      '-f',
+      file,
+    ]);
     if (run.status !== 0) throw new Error(`helm template failed (${run.status}): ${run.stderr.trim()}`);
     const objects: K8sObject[] = [];
     for (const doc of parseAllDocuments(run.stdout)) {

@@ -77,6 +77,9 @@ class Walker {
   readonly problems: SchemaProblem[] = [];
   celRulesSkipped = 0;
 
+  /** Lenient walkers check value constraints only: unknown fields are the structural walk's business. */
+  constructor(private readonly lenient = false) {}
+
   private fail(path: string, message: string): void {
     this.problems.push({ path: path || '(root)', message });
   }
@@ -128,9 +131,9 @@ class Walker {
 
   /** Does `value` satisfy `schema`, as value-validation (anyOf/oneOf/not) in structural schemas? */
   private probe(schema: StructuralSchema, value: unknown, path: string): boolean {
-    const sub = new Walker();
-    // Logical junctors in structural schemas only restrict values: unknown fields there are not "unknown".
-    sub.check({ ...schema, 'x-kubernetes-preserve-unknown-fields': true }, value, path);
+    // Logical junctors in structural schemas only restrict values: fields they do not name are not "unknown".
+    const sub = new Walker(true);
+    sub.check(schema, value, path);
     return sub.problems.length === 0;
   }
 
@@ -214,6 +217,7 @@ class Walker {
       } else if (
         schema.additionalProperties === true ||
         schema['x-kubernetes-preserve-unknown-fields'] ||
+        this.lenient ||
         (embedded && ['apiVersion', 'kind', 'metadata'].includes(key))
       ) {
         continue;

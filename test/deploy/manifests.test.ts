@@ -1,0 +1,121 @@
+/**
+ * The plain manifests beside the chart (no helm needed): the AgentPrompt CRD
+ * and the default prompts, the Falco values snippet, the Argo CD Application,
+ * and the chart's copies of files that live outside it.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parse, parseAllDocuments } from 'yaml';
+import { PROJECT_ROOT } from '../support/paths.ts';
+import { validateBuiltin } from './k8s-models.ts';
+import { AGENTPROMPT_CRD, validateObject, type K8sObject } from './schemas.ts';
+
+const PROMPTS_DIR = join(PROJECT_ROOT, 'deploy/prompts');
+const CHART_FILES = join(PROJECT_ROOT, 'deploy/helm/falconer/files');
+
+function yamlFiles(dir: string, ext = '.yaml'): string[] {
+  try {
+    return readdirSync(dir)
+      .filter((f) => f.endsWith(ext))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+test('the AgentPrompt CRD is a valid CustomResourceDefinition (group falconer.dev, kind AgentPrompt)', () => {
+  const crd = parse(readFileSync(AGENTPROMPT_CRD, 'utf8')) as K8sObject & { spec: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  assert.deepEqual(validateBuiltin(crd), []);
+  assert.equal(crd.metadata.name, 'agentprompts.falconer.dev');
+  assert.equal(crd.spec.group, 'falconer.dev');
+  assert.equal(crd.spec.names.kind, 'AgentPrompt');
+  const spec = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec;
+  assert.deepEqual(spec.required, ['agent', 'name', 'version', 'template']);
+  assert.deepEqual(spec.properties.agent.enum, ['detect', 'coordinator', 'analyse', 'remediate', 'notify']);
+});
+
+test('every default prompt in deploy/prompts is an AgentPrompt that passes the CRD schema', () => {
+  const files = yamlFiles(PROMPTS_DIR);
+  assert.ok(files.length >= 2, 'default prompts exist');
+  const seen = new Set<string>();
+  for (const file of files) {
+    const prompt = parse(readFileSync(join(PROMPTS_DIR, file), 'utf8')) as K8sObject & {
+      spec: { agent: string; name: string; template: string; variables?: string[] };
+    };
+    const result = validateObject(prompt);
+    assert.equal(result.against, 'crd:falconer.dev/v1alpha1/AgentPrompt', file);
+    assert.deepEqual(result.problems, [], file);
+    assert.equal(`${prompt.metadata.name}.yaml`, file, 'file named after the object');
+    const key = `${prompt.spec.agent}/${prompt.spec.name}`;
+    assert.ok(!seen.has(key), `duplicate prompt ${key}`);
+    seen.add(key);
+    // The declared variables are exactly the placeholders used.
+    const used = new Set([...prompt.spec.template.matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1]));
+    assert.deepEqual([...used].sort(), [...(prompt.spec.variables ?? [])].sort(), `${file} variables`);
+    // Untrusted data is fenced in every prompt that takes any.
+    if (used.size > 0) assert.match(prompt.spec.template, /<data>\{\{\w+\}\}<\/data>/, file);
+  }
+  const bad = validateObject({
+    apiVersion: 'falconer.dev/v1alpha1',
+    kind: 'AgentPrompt',
+    metadata: { name: 'x' },
+    spec: { agent: 'planner', name: 'X', version: 'one', template: '', model: { temperature: 3 } },
+  });
+  assert.deepEqual(bad.problems.map((p) => p.path).sort(), [
+    'spec.agent',
+    'spec.model.temperature',
+    'spec.name',
+    'spec.template',
+    'spec.version',
+  ]);
+});
+
+test('the chart carries up-to-date copies of deploy/prompts and policies/ (run deploy/helm/sync-files.sh)', () => {
+  const pairs: [string, string, string][] = [
+    [PROMPTS_DIR, join(CHART_FILES, 'prompts'), '.yaml'],
+    [join(PROJECT_ROOT, 'policies/kyverno'), join(CHART_FILES, 'kyverno'), '.yaml'],
+    [join(PROJECT_ROOT, 'policies/rego'), join(CHART_FILES, 'rego'), '.rego'],
+  ];
+  for (const [source, copy, ext] of pairs) {
+    const wanted = yamlFiles(source, ext).filter((f) => !f.endsWith('_test.rego'));
+    assert.deepEqual(yamlFiles(copy, ext), wanted, `${copy} lists the files of ${source}`);
+    for (const f of wanted) {
+      assert.equal(
+        readFileSync(join(copy, f), 'utf8'),
+        readFileSync(join(source, f), 'utf8'),
+        `${f} is stale in the chart: run bash deploy/helm/sync-files.sh`,
+      );
+    }
+  }
+});
+
+test('the Falco values snippet points http_output and falcosidekick at the detect ingest', () => {
+  const values = parse(readFileSync(join(PROJECT_ROOT, 'deploy/falco/values-falconer.yaml'), 'utf8')) as {
+    falco: { json_output: boolean; http_output: { enabled: boolean; url: string } };
+    falcosidekick: { config: { webhook: { address: string }; kafka: { topic: string } } };
+  };
+  const ingest = 'http://falconer-detect.falconer.svc:2801/events';
+  assert.equal(values.falco.json_output, true);
+  assert.equal(values.falco.http_output.enabled, true);
+  assert.equal(values.falco.http_output.url, ingest);
+  assert.equal(values.falcosidekick.config.webhook.address, ingest);
+  const chartValues = parse(readFileSync(join(PROJECT_ROOT, 'deploy/helm/falconer/values.yaml'), 'utf8')) as {
+    ingest: { port: number };
+    kafka: { topic: string };
+  };
+  assert.equal(new URL(ingest).port, String(chartValues.ingest.port));
+  assert.equal(values.falcosidekick.config.kafka.topic, chartValues.kafka.topic);
+});
+
+test('the Argo CD Application passes the Argo CD CRD schema and points at the chart', () => {
+  const docs = parseAllDocuments(readFileSync(join(PROJECT_ROOT, 'deploy/argocd/application.yaml'), 'utf8'));
+  for (const doc of docs) {
+    const app = doc.toJS() as K8sObject & { spec: { source: { path: string } } };
+    const result = validateObject(app);
+    assert.equal(result.against, 'crd:argoproj.io/v1alpha1/Application');
+    assert.deepEqual(result.problems, []);
+    assert.equal(app.spec.source.path, 'deploy/helm/falconer');
+  }
+});
