@@ -10,7 +10,8 @@
 import { createPrivateKey, randomBytes, webcrypto, X509Certificate as NodeX509 } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import './reflect-polyfill.ts';
+// @peculiar/x509 (tsyringe) needs the Reflect metadata API before it loads.
+import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import type { AgentName } from '../agents/contracts.ts';
 import { agentSpiffeId } from './identity.ts';

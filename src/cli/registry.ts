@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerAgentCommand } from './commands/agent.ts';
 import { registerConfigCommands } from './commands/config.ts';
 import { registerGateCommands } from './commands/gate.ts';
 import { registerReplayCommand } from './commands/replay.ts';
@@ -9,6 +10,7 @@ import { registerUpCommand } from './commands/up.ts';
 export type CommandRegistrar = (program: Command) => void;
 
 export const COMMANDS: CommandRegistrar[] = [
+  registerAgentCommand,
   registerConfigCommands,
   registerGateCommands,
   registerReplayCommand,

@@ -1,0 +1,147 @@
+/**
+ * The detect agent: ingest → bus → gate (src/agents/detect/service.ts), plus
+ * what makes it a member of the platform: every event kept in the bounded
+ * event store for context and backtests, signals sent to the coordinator
+ * through the outbox with one trace per signal, analysts' verdicts taken back
+ * as training feedback, and event queries for the other agents.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { Gauge, Counter } from 'prom-client';
+import { defineSkill } from '../../a2a/skill.ts';
+import { openEventStore } from '../../store/event-store.ts';
+import {
+  EventsQueryInput,
+  EventsQueryOutput,
+  FeedbackInput,
+  FeedbackOutput,
+  SignalReportOutput,
+  type EventWire,
+} from '../contracts.ts';
+import { toEventWire, toSignalWire } from '../event-wire.ts';
+import type { AgentContext, AgentParts } from '../runtime.ts';
+import { startDetectService } from './service.ts';
+import { SignalOutbox } from './signal-outbox.ts';
+import type { SignalUpdate } from '../../gate/signals.ts';
+
+const MAX_EVENTS_PER_REPORT = 50;
+const TRACE_MEMORY = 50_000;
+
+export async function createDetectAgent(ctx: AgentContext): Promise<AgentParts> {
+  const { config, logger, registry, peers } = ctx;
+  const store = await openEventStore({ snapshotPath: join(ctx.dataDir, 'events.ndjson.gz') });
+
+  // One trace per signal: it becomes the incident's trace, from here to the notification.
+  const traces = new Map<string, string>();
+  const traceparentFor = (signalId: string): string => {
+    let traceId = traces.get(signalId);
+    if (traceId === undefined) {
+      traceId = randomBytes(16).toString('hex');
+      traces.set(signalId, traceId);
+      if (traces.size > TRACE_MEMORY) traces.delete(traces.keys().next().value!);
+    }
+    return `00-${traceId}-${randomBytes(8).toString('hex')}-01`;
+  };
+
+  const outbox = new SignalOutbox({
+    traceparentFor,
+    send: async (message) => {
+      await peers.call('coordinator', 'signal.report', message.report, SignalReportOutput, {
+        messageId: message.messageId,
+        traceparent: message.traceparent,
+      });
+    },
+    onError: (err, message, attempt) =>
+      logger.warn(
+        {
+          err: String(err),
+          signalId: message.report.signal.id,
+          attempt,
+          traceId: message.traceparent.slice(3, 35),
+        },
+        'signal report not delivered yet; retrying',
+      ),
+  });
+  new Gauge({
+    name: 'falconer_signal_outbox_depth',
+    help: 'Signal reports waiting to be delivered to the coordinator',
+    registers: [registry],
+    collect() {
+      this.set(outbox.depth);
+    },
+  });
+  const reportsSent = new Counter({
+    name: 'falconer_signal_reports_total',
+    help: 'Signal reports handed to the outbox, by kind',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+
+  const onSignal = (update: SignalUpdate): void => {
+    const signal = toSignalWire(update.signal);
+    const events: EventWire[] = [];
+    for (const id of signal.eventIds) {
+      if (events.length === MAX_EVENTS_PER_REPORT) break;
+      const ev = store.get(id);
+      if (ev) events.push(ev);
+    }
+    if (update.kind === 'opened') {
+      const traceId = traceparentFor(signal.id).slice(3, 35);
+      logger.info({ traceId, signalId: signal.id, workload: signal.workload.key }, 'signal opened');
+    }
+    reportsSent.inc({ kind: update.kind });
+    outbox.push({ kind: update.kind, signal, events });
+  };
+
+  const detect = await startDetectService({
+    config,
+    registry,
+    logger,
+    onSignal,
+    // Every event is kept (bounded) before its signal is reported, so the report can carry it.
+    onDecision: (event) => store.add([toEventWire(event)]),
+  });
+  logger.info({ ingest: detect.ingestUrl }, 'ingest listening');
+
+  const feedback = defineSkill({
+    id: 'model.feedback',
+    name: 'Model feedback',
+    description: "An analyst's verdict on an incident's events, used at the gate's next retraining",
+    input: FeedbackInput,
+    output: FeedbackOutput,
+    handle: async (input, skillCtx) => {
+      let applied = 0;
+      let unknown = 0;
+      for (const eventId of input.eventIds) {
+        if (detect.gate.feedback({ eventId, verdict: input.verdict }).applied) applied += 1;
+        else unknown += 1;
+      }
+      skillCtx.logger.info(
+        { incidentId: input.incidentId, verdict: input.verdict, applied, unknown },
+        'feedback',
+      );
+      return { applied, unknown };
+    },
+  });
+  const query = defineSkill({
+    id: 'events.query',
+    name: 'Event query',
+    description: 'Recent events by id, workload, time range or rule, from the bounded event store',
+    input: EventsQueryInput,
+    output: EventsQueryOutput,
+    handle: async (input) => store.query(input),
+  });
+
+  return {
+    description: 'Scores every Falco event with the Isolation Forest gate and reports anomalous workloads',
+    skills: [feedback, query],
+    ready: () => true,
+    close: async () => {
+      await detect.close();
+      // Give undelivered signal reports a moment; the coordinator may be stopping too.
+      await Promise.race([outbox.flush(), new Promise((r) => setTimeout(r, 3_000).unref())]);
+      outbox.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,13 @@
+/**
+ * One factory per agent, looked up by name: `falconer agent <name>` and
+ * `falconer up` start agents through this table, never a switch.
+ */
+import { createAnalyseAgent } from './analyse/agent.ts';
+import type { AgentName } from './contracts.ts';
+import { createDetectAgent } from './detect/agent.ts';
+import type { AgentFactory } from './runtime.ts';
+
+export const AGENT_FACTORIES: Readonly<Partial<Record<AgentName, AgentFactory>>> = {
+  detect: createDetectAgent,
+  analyse: createAnalyseAgent,
+};

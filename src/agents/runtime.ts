@@ -1,0 +1,156 @@
+/**
+ * What every agent process shares: config, a logger and a metrics registry
+ * named after the agent, its identity files, a state database (audit log and
+ * idempotency records), the mTLS A2A server with the agent's skills, the
+ * plain-HTTP ops server, and a clean stop on SIGTERM / SIGINT. Each agent
+ * only says which skills it serves and what it runs besides.
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Registry } from 'prom-client';
+import type { AuditSink } from '../a2a/audit-sink.ts';
+import { startOpsServer, type OpsServer } from '../a2a/ops-server.ts';
+import { startA2aServer, type A2aServer } from '../a2a/server.ts';
+import type { AnySkillDefinition } from '../a2a/skill.ts';
+import type { TlsFiles } from '../a2a/tls-files.ts';
+import type { FalconerConfig } from '../config/schema.ts';
+import { describeError } from '../errors.ts';
+import { AuditLog } from '../store/audit-log.ts';
+import { openDatabase, type Store } from '../store/db.ts';
+import { SqlIdempotencyStore } from '../store/idempotency.ts';
+import { createLogger, type Logger } from '../telemetry/logger.ts';
+import { createMetricsRegistry } from '../telemetry/metrics.ts';
+import type { AgentName } from './contracts.ts';
+import { createPeerClient, type PeerClient } from './peer-client.ts';
+
+export interface AgentContext {
+  readonly name: AgentName;
+  readonly config: FalconerConfig;
+  readonly dataDir: string;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly tls: TlsFiles;
+  /** This agent's state database (audit log, processed messages; the coordinator's incidents). */
+  readonly store: Store;
+  readonly audit: AuditSink;
+  /** Calls other agents' skills over mTLS. */
+  readonly peers: PeerClient;
+}
+
+export interface AgentParts {
+  readonly description: string;
+  readonly skills: readonly AnySkillDefinition[];
+  ready(): boolean | Promise<boolean>;
+  /** Stops what the agent runs besides its servers (called after the A2A server stopped accepting). */
+  close(): Promise<void>;
+}
+
+export type AgentFactory = (ctx: AgentContext) => Promise<AgentParts>;
+
+export interface RunningAgent {
+  readonly context: AgentContext;
+  readonly a2a: A2aServer;
+  readonly ops: OpsServer;
+  stop(): Promise<void>;
+}
+
+/** The identity files: explicit paths (Kubernetes) or the dev PKI of `falconer up`. */
+export function tlsFilesFor(config: FalconerConfig, name: AgentName): TlsFiles {
+  const pki = join(resolve(config.dataDir), 'pki');
+  const t = config.agents.tls;
+  return {
+    certFile: t.certFile ?? join(pki, `${name}.crt`),
+    keyFile: t.keyFile ?? join(pki, `${name}.key`),
+    caFile: t.caFile ?? join(pki, 'ca.crt'),
+  };
+}
+
+/** The agent's state database: the coordinator's is configurable, the others live in dataDir. */
+export function stateDatabaseUrl(config: FalconerConfig, name: AgentName): string {
+  return `sqlite:${join(resolve(config.dataDir), `${name}.db`)}`;
+}
+
+export async function runAgent(
+  name: AgentName,
+  config: FalconerConfig,
+  factory: AgentFactory,
+  opts: { databaseUrl?: string } = {},
+): Promise<RunningAgent> {
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const logger = createLogger({ level: config.log.level, name: `falconer-${name}` }).child({ agent: name });
+  const registry = createMetricsRegistry({ agent: name });
+  const tls = tlsFilesFor(config, name);
+  const store = await openDatabase(opts.databaseUrl ?? stateDatabaseUrl(config, name));
+  const audit: AuditSink = new AuditLog(store);
+  const peers = await createPeerClient({ self: name, config, tls, logger, registry });
+  const context: AgentContext = { name, config, dataDir, logger, registry, tls, store, audit, peers };
+
+  let parts: AgentParts;
+  try {
+    parts = await factory(context);
+  } catch (err) {
+    await peers.close();
+    await store.close();
+    throw err;
+  }
+  const endpoint = config.agents[name];
+  const a2a = await startA2aServer({
+    agent: name,
+    card: { description: parts.description, advertiseUrl: endpoint.url },
+    skills: parts.skills,
+    tls,
+    host: config.agents.host,
+    port: endpoint.a2aPort,
+    trustDomain: config.agents.trustDomain,
+    namespace: config.agents.namespace,
+    audit,
+    logger,
+    registry,
+    idempotency: new SqlIdempotencyStore(store),
+  });
+  const ops = await startOpsServer({
+    host: config.agents.host,
+    port: endpoint.opsPort,
+    registry,
+    ready: parts.ready,
+  });
+  logger.info({ a2a: a2a.url, ops: ops.url, skills: parts.skills.map((s) => s.id) }, 'agent ready');
+
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      logger.info('agent stopping');
+      await a2a.close();
+      await parts.close();
+      await ops.close();
+      await peers.close();
+      await store.close();
+      logger.info('agent stopped');
+      logger.flush();
+    })());
+  return { context, a2a, ops, stop };
+}
+
+/** Runs an agent until SIGTERM / SIGINT, then stops it cleanly and exits. */
+export async function runAgentUntilSignalled(
+  name: AgentName,
+  config: FalconerConfig,
+  factory: AgentFactory,
+  opts: { databaseUrl?: string } = {},
+): Promise<void> {
+  const agent = await runAgent(name, config, factory, opts);
+  await new Promise<void>((done) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      agent.context.logger.info({ signal }, 'signal received');
+      agent
+        .stop()
+        .catch((err: unknown) => agent.context.logger.error({ err: describeError(err) }, 'unclean stop'))
+        .finally(done);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
