@@ -861,6 +861,8 @@ export class Coordinator {
     const now = this.clock();
     const incident = await this.db.transaction().execute(async (trx) => {
       const inc = await getIncident(trx, args.incidentId);
+      // A replayed link is told so, whatever happened to the proposal since (rolled back if refused below).
+      if (args.link) await markLinkUsed(trx, args.link, now);
       const proposal = inc.proposals?.find((p) => p.id === args.proposalId);
       if (!proposal) {
         throw new FalconerError('PROPOSAL_NOT_FOUND', 'no such proposal on this incident', {
@@ -908,7 +910,6 @@ export class Coordinator {
           by: args.by,
         });
       }
-      if (args.link) await markLinkUsed(trx, args.link, now);
       await trx
         .insertInto('approvals')
         .values({

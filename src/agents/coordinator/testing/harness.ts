@@ -34,7 +34,7 @@ export async function harness(
 ): Promise<Harness> {
   const store = await openDatabase(`sqlite:${dbFile}`);
   const now = { ms: opts.startMs ?? 1_700_000_000_000 };
-  const clock = () => now.ms;
+  const clock = opts.clock ?? (() => now.ms);
   const audit = new AuditLog(store, clock);
   const links = new LinkSigner(SECRET, clock);
   const coordinator = new Coordinator({
