@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerAgentCommand } from './commands/agent.ts';
 import { registerConfigCommands } from './commands/config.ts';
 import { registerGateCommands } from './commands/gate.ts';
+import { registerRulesCommands } from './commands/rules.ts';
 import { registerReplayCommand } from './commands/replay.ts';
 import { registerScenarioCommands } from './commands/scenario.ts';
 import { registerUpCommand } from './commands/up.ts';
@@ -14,6 +15,7 @@ export const COMMANDS: CommandRegistrar[] = [
   registerConfigCommands,
   registerGateCommands,
   registerReplayCommand,
+  registerRulesCommands,
   registerScenarioCommands,
   registerUpCommand,
 ];
