@@ -42,6 +42,19 @@ after(async () => {
   tmp.remove();
 });
 
+/** The answers' fields the tests read (each answer has some of them). */
+interface ApiBody {
+  error: { code: string; message: string };
+  incidents: Array<{ id: string; status: string }>;
+  incident: { status: string };
+  analysis: { verdict: string };
+  proposals: Array<{ id: string }>;
+  timeline: Array<{ to: string }>;
+  by: string;
+  proposalState: string;
+  incidentStatus: string;
+}
+
 async function call(
   method: string,
   path: string,
@@ -59,7 +72,7 @@ async function call(
         ? { body: opts.raw }
         : {}),
   });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
+  return { status: res.status, body: (await res.json()) as ApiBody };
 }
 
 async function openIncident(workloadKey: string): Promise<string> {
