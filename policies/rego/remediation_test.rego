@@ -48,7 +48,7 @@ test_allowed_actions_per_namespace if {
 test_unknown_action_denied if {
 	d := remediation.decision with input as with_action("exec-into-pod", 1)
 	not d.allowed
-	"unknown action kind exec-into-pod" in d.reasons
+	"unknown action kind \"exec-into-pod\"" in d.reasons
 }
 
 test_unsupported_input_version_denied if {

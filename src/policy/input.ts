@@ -11,10 +11,17 @@ import { ActionKind, Severity } from '../agents/contracts.ts';
 import type { ActionProposal, AnalysisResult, IncidentSummary } from '../agents/contracts.ts';
 import { getAction, parseParams } from '../actions/registry.ts';
 import { canonicalJson } from '../actions/state.ts';
+import { FalconerError } from '../errors.ts';
+import './errors.ts';
 
 export const POLICY_INPUT_VERSION = 1;
 
 const name = z.string().min(1).max(253);
+/** A namespace is a DNS-1123 label: nothing else can reach the policy's reason texts. */
+const namespaceName = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
+  .max(63);
 
 export const PolicyInput = z.strictObject({
   inputVersion: z.literal(POLICY_INPUT_VERSION),
@@ -26,7 +33,7 @@ export const PolicyInput = z.strictObject({
     dryRun: z.boolean(),
   }),
   target: z.strictObject({
-    namespace: name,
+    namespace: namespaceName,
     pod: name.optional(),
     image: z.string().min(1).max(512).optional(),
     ownerKind: z.string().min(1).max(64).optional(),
@@ -51,7 +58,7 @@ export const PolicyInput = z.strictObject({
   }),
   context: z.strictObject({
     /** Falconer's own namespace: always protected. */
-    falconerNamespace: name,
+    falconerNamespace: namespaceName,
   }),
 });
 export type PolicyInput = z.infer<typeof PolicyInput>;
@@ -79,7 +86,7 @@ export function buildPolicyInput(
     const v = proposal.target[k];
     if (v !== undefined) target[k] = v;
   }
-  return PolicyInput.parse({
+  const parsed = PolicyInput.safeParse({
     inputVersion: POLICY_INPUT_VERSION,
     action: {
       id: proposal.id,
@@ -98,6 +105,13 @@ export function buildPolicyInput(
     history: { isolationsLastHour: history.isolationsLastHour, actionsLastHour: history.actionsLastHour },
     context: { falconerNamespace: history.falconerNamespace },
   });
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '<root>'}: ${i.message}`).join('; ');
+    throw new FalconerError('POLICY_INPUT_INVALID', `malformed policy input: ${issues.slice(0, 400)}`, {
+      proposalId: proposal.id.slice(0, 200),
+    });
+  }
+  return parsed.data;
 }
 
 /** sha256 of the canonical JSON (sorted keys, no whitespace) of the input. */

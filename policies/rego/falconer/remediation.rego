@@ -15,6 +15,13 @@ severity_rank := {"low": 1, "medium": 2, "high": 3, "critical": 4}
 
 kind := input.action.kind
 
+# Reasons are built with concat and json.marshal, not sprintf: the Wasm
+# runtime's sprintf lacks Go's verbs, and both evaluators must produce
+# the same text.
+q(s) := json.marshal(s)
+
+str(x) := json.marshal(x)
+
 namespace := input.target.namespace
 
 # Falconer's own namespace comes from the caller's configuration.
@@ -34,39 +41,39 @@ allowed_kinds_here := object.get(cfg.allowedActionsByNamespace, namespace, cfg.a
 
 deny contains msg if {
 	not input.inputVersion in supported_input_versions
-	msg := sprintf("unsupported inputVersion %v (supported: 1)", [object.get(input, "inputVersion", "missing")])
+	msg := concat("", ["unsupported inputVersion ", str(object.get(input, "inputVersion", "missing")), " (supported: 1)"])
 }
 
 deny contains msg if {
 	not kind in cfg.actions
-	msg := sprintf("unknown action kind %v", [object.get(object.get(input, "action", {}), "kind", "missing")])
+	msg := concat("", ["unknown action kind ", str(object.get(object.get(input, "action", {}), "kind", "missing"))])
 }
 
 deny contains msg if {
 	namespace in protected_namespaces
-	msg := sprintf("namespace %q is protected: Falconer never acts there", [namespace])
+	msg := concat("", ["namespace ", q(namespace), " is protected: Falconer never acts there"])
 }
 
 deny contains msg if {
 	kind in cfg.actions
 	not namespace in protected_namespaces
 	not kind in allowed_kinds_here
-	msg := sprintf("action %q is not allowed in namespace %q", [kind, namespace])
+	msg := concat("", ["action ", q(kind), " is not allowed in namespace ", q(namespace)])
 }
 
 deny contains msg if {
 	is_number(input.action.podsAffected)
 	input.action.podsAffected > cfg.limits.maxPodsPerAction
-	msg := sprintf(
-		"blast radius: %v pods affected, the limit is %v per action",
-		[input.action.podsAffected, cfg.limits.maxPodsPerAction],
-	)
+	msg := concat("", [
+		"blast radius: ", str(input.action.podsAffected), " pods affected, the limit is ",
+		str(cfg.limits.maxPodsPerAction), " per action",
+	])
 }
 
 deny contains msg if {
 	not is_number(input.action.podsAffected)
 	not kind in cfg.clusterScopedActions
-	msg := sprintf("blast radius unknown: action %q must say how many pods it affects", [kind])
+	msg := concat("", ["blast radius unknown: action ", q(kind), " must say how many pods it affects"])
 }
 
 # The caller counts its isolations of the last hour (docs/policy-input.md);
@@ -80,10 +87,10 @@ under_isolation_limit if {
 deny contains msg if {
 	kind == "isolate-pod"
 	not under_isolation_limit
-	msg := sprintf(
-		"isolation limit reached: %v isolations in the last hour, the limit is %v",
-		[object.get(object.get(input, "history", {}), "isolationsLastHour", "unknown"), cfg.limits.maxIsolationsPerHour],
-	)
+	msg := concat("", [
+		"isolation limit reached: ", str(object.get(object.get(input, "history", {}), "isolationsLastHour", "unknown")),
+		" isolations in the last hour, the limit is ", str(cfg.limits.maxIsolationsPerHour),
+	])
 }
 
 allowed if count(deny) == 0
@@ -131,7 +138,7 @@ four_eyes if {
 
 approval_reasons contains msg if {
 	destructive
-	msg := sprintf("%q is destructive: a human must approve it (an analysis' confidence never suffices)", [kind])
+	msg := concat("", [q(kind), " is destructive: a human must approve it (an analysis' confidence never suffices)"])
 }
 
 approval_reasons contains "four-eyes: two distinct approvers required" if four_eyes
@@ -139,15 +146,15 @@ approval_reasons contains "four-eyes: two distinct approvers required" if four_e
 approval_reasons contains msg if {
 	not destructive
 	not auto_approved
-	msg := sprintf(
-		"%q needs approval at incident severity %v, verdict %v, confidence %v",
-		[kind, input.incident.severity, input.analysis.verdict, input.analysis.confidence],
-	)
+	msg := concat("", [
+		q(kind), " needs approval at incident severity ", str(input.incident.severity),
+		", verdict ", str(input.analysis.verdict), ", confidence ", str(input.analysis.confidence),
+	])
 }
 
 approval_reasons contains msg if {
 	auto_approved
-	msg := sprintf("%q is allowed without approval", [kind])
+	msg := concat("", [q(kind), " is allowed without approval"])
 }
 
 reasons := sort([m | some m in deny]) if not allowed
