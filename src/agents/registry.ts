@@ -5,9 +5,11 @@
 import { createAnalyseAgent } from './analyse/agent.ts';
 import type { AgentName } from './contracts.ts';
 import { createDetectAgent } from './detect/agent.ts';
+import { createRemediateAgent } from './remediate/agent.ts';
 import type { AgentFactory } from './runtime.ts';
 
 export const AGENT_FACTORIES: Readonly<Partial<Record<AgentName, AgentFactory>>> = {
   detect: createDetectAgent,
   analyse: createAnalyseAgent,
+  remediate: createRemediateAgent,
 };
