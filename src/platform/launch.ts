@@ -1,0 +1,147 @@
+/**
+ * Starts the whole platform on this machine: a dev PKI under the data
+ * directory, then each agent as its own supervised process on loopback, then
+ * waits until every agent answers /readyz. Shared by `falconer up` and
+ * `falconer demo`.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureDevPki } from '../a2a/pki.ts';
+import { AGENT_NAMES, type AgentName } from '../agents/contracts.ts';
+import type { FalconerConfig } from '../config/schema.ts';
+import { FalconerError } from '../errors.ts';
+import './errors.ts';
+import { Supervisor, type SupervisorEvent } from '../supervisor/supervisor.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/falconer.js', import.meta.url));
+
+export interface PlatformEndpoints {
+  readonly ingest: string;
+  readonly api: string;
+  readonly apiTokenFile: string;
+  readonly metrics: Readonly<Record<AgentName, string>>;
+  readonly logs: Readonly<Record<AgentName, string>>;
+}
+
+export interface Platform {
+  readonly dataDir: string;
+  readonly endpoints: PlatformEndpoints;
+  readonly supervisor: Supervisor;
+  /** Agents that exited unexpectedly since the start, with how often. */
+  crashes(): ReadonlyMap<AgentName, number>;
+  stop(): Promise<void>;
+}
+
+export interface LaunchOptions {
+  readonly config: FalconerConfig;
+  readonly configFile?: string;
+  /** Extra environment for the agents (tests move ports with FALCONER_* variables). */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly readyTimeoutMs?: number;
+  readonly onEvent?: (event: SupervisorEvent) => void;
+}
+
+/** A secret file created once (mode 0600) and reused: the HITL API token, the link-signing key. */
+export function ensureSecretFile(path: string, bytes = 32): string {
+  if (!existsSync(path))
+    writeFileSync(path, `${randomBytes(bytes).toString('base64url')}\n`, { mode: 0o600 });
+  return readFileSync(path, 'utf8').trim();
+}
+
+async function waitReady(url: string, deadline: number, crashed: () => boolean): Promise<void> {
+  for (;;) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (crashed() || Date.now() > deadline) {
+      throw new FalconerError('PLATFORM_NOT_READY', `agent at ${url} did not become ready`, { url });
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function launchPlatform(opts: LaunchOptions): Promise<Platform> {
+  const { config } = opts;
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  await ensureDevPki({
+    dir: join(dataDir, 'pki'),
+    trustDomain: config.agents.trustDomain,
+    namespace: config.agents.namespace,
+    agents: AGENT_NAMES,
+  });
+  const apiTokenFile = join(dataDir, 'api-token');
+  ensureSecretFile(apiTokenFile);
+  ensureSecretFile(join(dataDir, 'link-secret'));
+
+  const crashes = new Map<AgentName, number>();
+  const supervisor = new Supervisor({
+    logDir: join(dataDir, 'logs'),
+    onEvent: (event) => {
+      if (event.kind === 'exited' && event.restartInMs !== null) {
+        const name = event.name as AgentName;
+        crashes.set(name, (crashes.get(name) ?? 0) + 1);
+      }
+      opts.onEvent?.(event);
+    },
+  });
+  const args = (name: AgentName) => [
+    BIN,
+    'agent',
+    name,
+    '--data-dir',
+    dataDir,
+    ...(opts.configFile ? ['--config', resolve(opts.configFile)] : []),
+  ];
+  // The coordinator first: detect's first signals find it listening.
+  const order: AgentName[] = ['coordinator', 'analyse', 'remediate', 'notify', 'detect'];
+  for (const name of order) {
+    supervisor.start({
+      name,
+      command: process.execPath,
+      args: args(name),
+      env: {
+        ...opts.env,
+        FALCONER_API_TOKEN_FILE: apiTokenFile,
+        FALCONER_LINK_SECRET_FILE: join(dataDir, 'link-secret'),
+      },
+    });
+  }
+  const host = config.agents.host;
+  const opsUrl = (name: AgentName) => `http://${host}:${config.agents[name].opsPort}`;
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
+  try {
+    await Promise.all(
+      order.map((name) => waitReady(`${opsUrl(name)}/readyz`, deadline, () => (crashes.get(name) ?? 0) > 3)),
+    );
+  } catch (err) {
+    await supervisor.stop();
+    throw err;
+  }
+  const metrics = Object.fromEntries(AGENT_NAMES.map((n) => [n, `${opsUrl(n)}/metrics`])) as Record<
+    AgentName,
+    string
+  >;
+  const logs = Object.fromEntries(AGENT_NAMES.map((n) => [n, supervisor.logFile(n)])) as Record<
+    AgentName,
+    string
+  >;
+  return {
+    dataDir,
+    endpoints: {
+      ingest: `http://${config.ingest.host}:${config.ingest.port}/events`,
+      api: `http://${host}:7600/api`,
+      apiTokenFile,
+      metrics,
+      logs,
+    },
+    supervisor,
+    crashes: () => crashes,
+    stop: () => supervisor.stop(),
+  };
+}
