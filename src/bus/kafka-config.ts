@@ -66,6 +66,12 @@ export const KafkaBusConfigSchema = z.object({
   maxBatch: z.number().int().min(1).max(100_000).default(512),
   /** Consumed but unhandled records above which the consumer pauses fetching (backpressure). */
   maxBuffered: z.number().int().min(1).default(8192),
+  /** Largest fetch response (bytes); with maxBuffered it bounds what a killed replica leaves to redeliver. */
+  fetchMaxBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
   /** Records waiting to be produced above which publish() refuses (the ingest answers 503). */
   maxOutbox: z.number().int().min(1).default(50_000),
   /** Time a dead consumer keeps its partitions before the group hands them to another replica. */

@@ -64,6 +64,8 @@ export class KafkaSubscription<T> {
   /** Next offset to commit per "topic:partition", of handled records only. */
   private readonly handled = new Map<string, { topic: string; partition: number; offset: bigint }>();
   private committing: Promise<void> | undefined;
+  /** Set while a consumer leaves: its last commit is tried once, not retried. */
+  private leaving = false;
   private readonly running: Promise<void>;
   private wakeStreamEnd: ((err?: unknown) => void) | undefined;
 
@@ -135,6 +137,8 @@ export class KafkaSubscription<T> {
       heartbeatInterval: config.heartbeatIntervalMs,
       rebalanceTimeout: Math.max(config.sessionTimeoutMs, 30_000),
       maxWaitTime: 200,
+      maxBytes: config.fetchMaxBytes,
+      maxBytesPerPartition: Math.max(1024, Math.floor(config.fetchMaxBytes / 4)),
       highWaterMark: config.maxBuffered,
       deserializers: {
         headerKey: (b?: Buffer) => (b === undefined ? '' : b.toString()),
@@ -166,8 +170,12 @@ export class KafkaSubscription<T> {
       });
     } finally {
       this.wakeStreamEnd = undefined;
+      this.leaving = true;
       // Finish the batch in hand and commit it before leaving, so the next owner starts after it.
       await this.settle();
+      // Offsets this member could not commit are not carried to the next one: the group re-reads them.
+      this.handled.clear();
+      this.leaving = false;
       const stream = this.stream;
       this.stream = undefined;
       this.consumer = undefined;
@@ -277,17 +285,24 @@ export class KafkaSubscription<T> {
   private async commitHandled(): Promise<void> {
     while (this.handled.size > 0) {
       const consumer = this.consumer;
-      const offsets = [...this.handled.values()].map((o) => ({ ...o, leaderEpoch: -1 }));
+      const taken = [...this.handled.values()];
       this.handled.clear();
       if (consumer === undefined) return;
       try {
-        await consumer.commit({ offsets });
+        await consumer.commit({ offsets: taken.map((o) => ({ ...o, leaderEpoch: -1 })) });
       } catch (err) {
-        // A rebalance took the partitions: the new owner re-reads from the last commit (duplicates, no loss).
         this.deps.log.warn(
           { err: describeError(err), topic: this.deps.topic, group: this.deps.group },
-          'kafka offset commit refused; those records will be delivered again',
+          'kafka offset commit failed; retrying',
         );
+        // Keep them for the next try unless a later batch moved past them (the coordinator may be moving).
+        // If a rebalance took the partitions, the new owner re-reads from the last commit: duplicates, no loss.
+        for (const o of taken) {
+          const key = `${o.topic}:${o.partition}`;
+          if (!this.handled.has(key)) this.handled.set(key, o);
+        }
+        if (this.closed || this.leaving || this.consumer !== consumer) return;
+        await sleep(250);
       }
     }
   }

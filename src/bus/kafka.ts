@@ -142,6 +142,8 @@ export class KafkaBus<T> implements EventBus<T> {
   }
 
   stats(): BusStats & {
+    /** Consumed records waiting for the handler (the rest of depth is the outbox). */
+    buffered: number;
     deadLettered: number;
     produceFailures: number;
     consumerRestarts: number;
@@ -166,6 +168,7 @@ export class KafkaBus<T> implements EventBus<T> {
       delivered,
       refused: this.refused,
       depth: this.outbox.length + buffered,
+      buffered,
       failedDeliveries,
       deadLettered,
       produceFailures: this.produceFailures,
