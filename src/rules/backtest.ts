@@ -20,8 +20,16 @@ import type { RulesIssue } from './errors.ts';
 export interface BacktestOptions {
   /** Ids of the incident's events: hits on them are "incident hits", the rest "other hits". */
   incidentEventIds?: ReadonlySet<string>;
+  /**
+   * The incident's events by predicate (e.g. object identity): used instead of
+   * ids when given. Ids are derived lazily by the normalizer (a hash per event),
+   * so a backtest that needs none of them reads no id except for the examples.
+   */
+  isIncident?: (event: NormalizedEvent) => boolean;
   /** Ground truth per event id (true = should fire); when given, precision and recall are reported. */
   labels?: ReadonlyMap<string, boolean>;
+  /** Ground truth per event (undefined = unlabelled); used instead of `labels` when given. */
+  labelOf?: (event: NormalizedEvent) => boolean | undefined;
   /** Keep at most this many example ids of hits outside the incident (default 20). */
   maxExamples?: number;
 }
@@ -112,8 +120,19 @@ export function backtest(
   events: Iterable<NormalizedEvent>,
   opts: BacktestOptions = {},
 ): BacktestReport {
-  const incidentIds = opts.incidentEventIds ?? new Set<string>();
-  const labels = opts.labels;
+  // Read an event's id only when a lookup by id is really needed (see isIncident).
+  const incidentIds = opts.incidentEventIds;
+  const isIncident: (ev: NormalizedEvent) => boolean =
+    opts.isIncident ??
+    (incidentIds !== undefined && incidentIds.size > 0 ? (ev) => incidentIds.has(ev.id) : () => false);
+  const labelMap = opts.labels;
+  const labelOf: ((ev: NormalizedEvent) => boolean | undefined) | undefined =
+    opts.labelOf ??
+    (labelMap === undefined
+      ? undefined
+      : labelMap.size === 0
+        ? () => undefined
+        : (ev) => labelMap.get(ev.id));
   const maxExamples = opts.maxExamples ?? 20;
   const report: BacktestReport = {
     rule: rule.name,
@@ -133,7 +152,7 @@ export function backtest(
     report.events++;
     const hit = rule.matches(ev.fields);
     if (hit) report.hits++;
-    if (incidentIds.has(ev.id)) {
+    if (isIncident(ev)) {
       report.incident.events++;
       if (hit) report.incident.hits++;
     } else {
@@ -143,7 +162,7 @@ export function backtest(
         if (report.other.exampleIds.length < maxExamples) report.other.exampleIds.push(ev.id);
       }
     }
-    const label = labels?.get(ev.id);
+    const label = labelOf?.(ev);
     if (label !== undefined) {
       labelled++;
       if (hit && label) tp++;
@@ -155,7 +174,7 @@ export function backtest(
   report.eventsPerSecond = report.elapsedMs > 0 ? Math.round((report.events * 1000) / report.elapsedMs) : 0;
   report.incident.missed = report.incident.events - report.incident.hits;
   report.other.hitRate = report.other.events === 0 ? 0 : report.other.hits / report.other.events;
-  if (labels !== undefined) {
+  if (labelOf !== undefined) {
     report.labelled = {
       events: labelled,
       truePositives: tp,

@@ -14,7 +14,7 @@
  * `intersects` (some element), `pmatch` (some element); other operators on a
  * list are true if some element matches; an empty list is missing.
  */
-import type { Expr, FieldOperand, Operand } from './ast.ts';
+import type { BinaryExpr, Expr, FieldOperand, Operand } from './ast.ts';
 import { FalconerError } from '../errors.ts';
 import type { Extracted, FieldSource, Getter, Scalar } from './fields/types.ts';
 import { globToRegExp, hexToBinary, pathPrefixMatcher } from './match.ts';
@@ -92,7 +92,7 @@ export class ConditionCompiler<E> {
   compile(e: Expr): Predicate<E> {
     switch (e.kind) {
       case 'and': {
-        const cs = e.children.map((c) => this.compile(c));
+        const cs = this.compileChildren('and', e.children);
         if (cs.length === 2) {
           const [a, b] = cs as [Predicate<E>, Predicate<E>];
           return (ev) => a(ev) && b(ev);
@@ -103,7 +103,7 @@ export class ConditionCompiler<E> {
         };
       }
       case 'or': {
-        const cs = e.children.map((c) => this.compile(c));
+        const cs = this.compileChildren('or', e.children);
         if (cs.length === 2) {
           const [a, b] = cs as [Predicate<E>, Predicate<E>];
           return (ev) => a(ev) || b(ev);
@@ -134,6 +134,93 @@ export class ConditionCompiler<E> {
       case 'binary':
         return this.binary(e);
     }
+  }
+
+  /**
+   * Children of an and/or, with the checks on one same plain field fused into
+   * one predicate: the field is read once per evaluation (and lowercased once
+   * for all its icontains) instead of once per check. Order of first
+   * appearance is kept; semantics are the same (a list value takes the
+   * per-check path).
+   */
+  private compileChildren(kind: 'and' | 'or', children: readonly Expr[]): Predicate<E>[] {
+    const groups = new Map<string, Extract<Expr, { kind: 'binary' }>[]>();
+    for (const c of children) {
+      const key = fusibleKey(c);
+      if (key !== undefined) (groups.get(key) ?? groups.set(key, []).get(key)!).push(c as BinaryExpr);
+    }
+    const out: Predicate<E>[] = [];
+    const done = new Set<string>();
+    for (const c of children) {
+      const key = fusibleKey(c);
+      const group = key === undefined ? undefined : groups.get(key);
+      if (key === undefined || group === undefined || group.length < 2) {
+        out.push(this.compile(c));
+        continue;
+      }
+      if (done.has(key)) continue;
+      done.add(key);
+      out.push(this.fuse(kind, group));
+    }
+    return out;
+  }
+
+  private fuse(kind: 'and' | 'or', group: readonly BinaryExpr[]): Predicate<E> {
+    const get = this.field(group[0]!.field);
+    const perCheck = group.map((c) => this.binary(c));
+    const plain: Test[] = [];
+    const lower: Test[] = [];
+    // Many `contains` of one `or` on one field: one regex alternation of the
+    // literals (one scan of the value instead of one per literal). No 'u' flag:
+    // code-unit matching, exactly as String.includes.
+    const literals =
+      kind === 'or'
+        ? group
+            .filter((c) => c.op === 'contains' && c.value.kind === 'value')
+            .map((c) => (c.value as { value: string }).value)
+        : [];
+    if (literals.length >= 4) {
+      const re = new RegExp(literals.map(escapeRegExp).join('|'));
+      plain.push((x) => re.test(str(x)));
+    }
+    for (const c of group) {
+      if (literals.length >= 4 && c.op === 'contains' && c.value.kind === 'value') continue;
+      if (c.value.kind === 'list') plain.push(this.listTest(c.op, c.value.values));
+      else if (c.value.kind === 'value' && c.op === 'icontains') {
+        const lv = c.value.value.toLowerCase();
+        lower.push((x) => (x as string).includes(lv));
+      } else if (c.value.kind === 'value') plain.push(this.scalarTest(c.op, c.value.value, c));
+    }
+    const onArray = (ev: E): boolean => {
+      if (kind === 'or') {
+        for (const p of perCheck) if (p(ev)) return true;
+        return false;
+      }
+      for (const p of perCheck) if (!p(ev)) return false;
+      return true;
+    };
+    if (kind === 'or') {
+      return (ev) => {
+        const x = get(ev);
+        if (x === undefined || x === null) return false;
+        if (typeof x === 'object') return onArray(ev);
+        for (let i = 0; i < plain.length; i++) if (plain[i]!(x)) return true;
+        if (lower.length === 0) return false;
+        const l = str(x).toLowerCase();
+        for (let i = 0; i < lower.length; i++) if (lower[i]!(l)) return true;
+        return false;
+      };
+    }
+    return (ev) => {
+      const x = get(ev);
+      if (x === undefined || x === null) return false;
+      if (typeof x === 'object') return onArray(ev);
+      for (let i = 0; i < plain.length; i++) if (!plain[i]!(x)) return false;
+      if (lower.length === 0) return true;
+      const l = str(x).toLowerCase();
+      for (let i = 0; i < lower.length; i++) if (!lower[i]!(l)) return false;
+      return true;
+    };
   }
 
   private binary(e: Extract<Expr, { kind: 'binary' }>): Predicate<E> {
@@ -290,6 +377,24 @@ export function compileCondition<E>(
   opts: CompileOptions = {},
 ): Predicate<E> {
   return new ConditionCompiler(source, opts).compile(expr);
+}
+
+/**
+ * The fusion key of a check on a plain field with a constant operand (a value
+ * or a literal list): `name[arg]`. Undefined for anything else. A numeric
+ * operator needs its operand checked at compile time (kept on the per-check path
+ * too, so errors are reported the same way).
+ */
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+}
+
+function fusibleKey(e: Expr): string | undefined {
+  if (e.kind !== 'binary' || e.field.kind !== 'field') return undefined;
+  if (e.value.kind !== 'value' && e.value.kind !== 'list') return undefined;
+  if (e.value.kind === 'list' && e.op !== 'in' && e.op !== 'intersects' && e.op !== 'pmatch')
+    return undefined;
+  return e.field.arg === undefined ? e.field.name : `${e.field.name}[${e.field.arg}]`;
 }
 
 export type { Operand };
