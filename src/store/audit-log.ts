@@ -122,7 +122,9 @@ async function appendIn(
   if (store.dialect === 'postgres') headQuery = headQuery.forUpdate();
   let head = await headQuery.executeTakeFirst();
   if (!head) {
-    // First append: create the head row (a concurrent first append fails on its primary key and is retried by the caller).
+    // The migration creates the head; it may only be missing from an empty log.
+    const any = await trx.selectFrom('audit_log').select('seq').limit(1).executeTakeFirst();
+    if (any) throw new Error('the audit head row is missing (tampering?): run `falconer audit verify`');
     await trx.insertInto('audit_head').values({ id: 1, seq: 0, hash: GENESIS_HASH }).execute();
     head = { seq: 0, hash: GENESIS_HASH };
   }

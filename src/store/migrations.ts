@@ -3,7 +3,7 @@
  * Only portable column types and the schema builder, so the same migrations
  * run on SQLite and PostgreSQL. Append new migrations; never edit old ones.
  */
-import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001_coordinator': {
@@ -91,6 +91,8 @@ const MIGRATIONS: Record<string, Migration> = {
         .addColumn('seq', 'bigint', (c) => c.notNull())
         .addColumn('hash', 'varchar(64)', (c) => c.notNull())
         .execute();
+      // The head exists from the start, so concurrent first appends lock one row instead of racing to create it.
+      await sql`insert into audit_head (id, seq, hash) values (1, 0, ${'0'.repeat(64)})`.execute(db);
 
       await db.schema
         .createTable('used_link_tokens')

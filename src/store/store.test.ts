@@ -225,6 +225,22 @@ describe('audit tampering (SQLite file edited directly)', () => {
     assert.equal(v.ok, false);
     assert.equal(v.firstBadSeq, 4);
   });
+  test('a deleted head is detected, and appends then refuse instead of forking', async () => {
+    const url = await seeded(3);
+    tamper(url, `delete from audit_head`);
+    const v = await verify(url);
+    assert.equal(v.ok, false);
+    assert.match(v.reason!, /head is missing/);
+    const store = await openDatabase(url);
+    try {
+      await assert.rejects(
+        new AuditLog(store).record({ actor: 'x', action: 'y', inputDigest: digestOf('z'), result: 'ok' }),
+        (e) => isFalconerError(e, 'AUDIT_APPEND_FAILED'),
+      );
+    } finally {
+      await store.close();
+    }
+  });
   test('reordering (swapping two records seq) is detected', async () => {
     const url = await seeded(5);
     tamper(

@@ -27,12 +27,13 @@ export function tempDir(): { dir: string; remove(): void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** `dbFile`: a SQLite file path, or a postgres:// URL. */
 export async function harness(
   dbFile: string,
   peers: FakePeers = new FakePeers(),
   opts: Partial<CoordinatorOptions> & { startMs?: number } = {},
 ): Promise<Harness> {
-  const store = await openDatabase(`sqlite:${dbFile}`);
+  const store = await openDatabase(/^postgres(ql)?:\/\//.test(dbFile) ? dbFile : `sqlite:${dbFile}`);
   const now = { ms: opts.startMs ?? 1_700_000_000_000 };
   const clock = opts.clock ?? (() => now.ms);
   const audit = new AuditLog(store, clock);
