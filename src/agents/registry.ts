@@ -5,6 +5,7 @@
 import { createAnalyseAgent } from './analyse/agent.ts';
 import type { AgentName } from './contracts.ts';
 import { createDetectAgent } from './detect/agent.ts';
+import { createNotifyAgent } from './notify/agent.ts';
 import { createRemediateAgent } from './remediate/agent.ts';
 import type { AgentFactory } from './runtime.ts';
 
@@ -12,4 +13,5 @@ export const AGENT_FACTORIES: Readonly<Partial<Record<AgentName, AgentFactory>>>
   detect: createDetectAgent,
   analyse: createAnalyseAgent,
   remediate: createRemediateAgent,
+  notify: createNotifyAgent,
 };

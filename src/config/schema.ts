@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { AgentsConfigSchema } from '../agents/config.ts';
+import { NotifyConfigSchema } from '../agents/notify/config.ts';
+import { EventStoreConfigSchema } from '../store/event-store-config.ts';
 
 /** Falconer's one typed configuration. Every key has a default, so an empty file is a valid config. */
 export const ConfigSchema = z
@@ -67,6 +69,9 @@ export const ConfigSchema = z
       })
       .prefault({}),
     agents: AgentsConfigSchema,
+    /** Recent events detect keeps for context queries and rule backtests. */
+    eventStore: EventStoreConfigSchema.prefault({}),
+    notify: NotifyConfigSchema.prefault({}),
   })
   .strict();
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Gauge, Counter } from 'prom-client';
 import { defineSkill } from '../../a2a/skill.ts';
 import { openEventStore } from '../../store/event-store.ts';
+import { eventStoreOptions } from '../../store/event-store-config.ts';
 import {
   EventsQueryInput,
   EventsQueryOutput,
@@ -29,7 +30,7 @@ const TRACE_MEMORY = 50_000;
 
 export async function createDetectAgent(ctx: AgentContext): Promise<AgentParts> {
   const { config, logger, registry, peers } = ctx;
-  const store = await openEventStore({ snapshotPath: join(ctx.dataDir, 'events.ndjson.gz') });
+  const store = await openEventStore(eventStoreOptions(config.eventStore, (f) => join(ctx.dataDir, f)));
 
   // One trace per signal: it becomes the incident's trace, from here to the notification.
   const traces = new Map<string, string>();
