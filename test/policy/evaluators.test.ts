@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { DEFAULT_POLICY_SOURCE_DIR, readBundle, sourceRevision } from '../../src/policy/bundle.ts';
 import { EmbeddedEvaluator } from '../../src/policy/embedded.ts';
 import type { PolicyEvaluator } from '../../src/policy/evaluator.ts';
@@ -72,6 +73,68 @@ describe('policy evaluators: one decision table, two modes', () => {
   it('sidecar (real opa run --server) passes the same decision table', async (t) => {
     if (!requireComponent(t, 'opa', HAVE_OPA, `${OPA_BIN} (run scripts/opa.sh)`)) return;
     await checkTable(new OpaServerEvaluator({ url: server!.url, timeoutMs: 5000 }), revision);
+  });
+
+  it('both modes agree on random inputs (property, 150 inputs)', async (t) => {
+    if (!requireComponent(t, 'opa', HAVE_OPA, `${OPA_BIN} (run scripts/opa.sh)`)) return;
+    const embedded = await EmbeddedEvaluator.load();
+    const sidecar = new OpaServerEvaluator({ url: server!.url, timeoutMs: 5000 });
+    const kinds = [
+      'label-pod',
+      'annotate-pod',
+      'isolate-pod',
+      'delete-pod',
+      'scale-owner-to-zero',
+      'block-image',
+      'emit-event',
+    ] as const;
+    const severity = fc.constantFrom('low', 'medium', 'high', 'critical');
+    const arbInput = fc.record({
+      inputVersion: fc.constant(1 as const),
+      action: fc.record({
+        id: fc.constant('act-1'),
+        kind: fc.constantFrom(...kinds),
+        podsAffected: fc.option(fc.integer({ min: 0, max: 12 }), { nil: null }),
+        dryRun: fc.boolean(),
+      }),
+      target: fc.record({
+        namespace: fc.constantFrom(
+          'shop',
+          'monitoring',
+          'kube-system',
+          'kube-public',
+          'falconer',
+          'secops',
+          'a-b-c',
+        ),
+      }),
+      incident: fc.record({
+        id: fc.constant('inc-1'),
+        severity,
+        traceId: fc.constant('0af7651916cd43dd8448eb211c80319c'),
+      }),
+      analysis: fc.record({
+        verdict: fc.constantFrom('true_positive', 'false_positive', 'needs_review'),
+        confidence: fc.oneof(
+          fc.constantFrom(0, 0.5, 0.9, 0.95, 1),
+          fc.double({ min: 0, max: 1, noNaN: true }),
+        ),
+        severity,
+        analyst: fc.constantFrom('offline', 'llm'),
+      }),
+      history: fc.record({
+        isolationsLastHour: fc.integer({ min: 0, max: 15 }),
+        actionsLastHour: fc.integer({ min: 0, max: 50 }),
+      }),
+      context: fc.record({ falconerNamespace: fc.constantFrom('falconer', 'secops') }),
+    });
+    await fc.assert(
+      fc.asyncProperty(arbInput, async (input) => {
+        const [a, b] = await Promise.all([embedded.evaluate(input), sidecar.evaluate(input)]);
+        assert.deepEqual(a, b);
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it('malformed input is refused before evaluation, in both modes', async (t) => {
