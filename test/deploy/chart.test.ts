@@ -124,6 +124,7 @@ test('values.schema.json refuses bad values, and the templates refuse unsafe com
       },
       /runAsNonRoot/,
     ],
+    [{ containerSecurityContext: { capabilities: { drop: ['NET_RAW'] } } }, /capabilities\/drop/],
     [{ certManager: { duration: 'a week' } }, /duration/],
     [{ logLevel: 'verbose' }, /logLevel/],
     [{ agents: { remediate: { opa: { mode: 'remote' } } } }, /mode/],
