@@ -21,6 +21,7 @@ import { SqlIdempotencyStore } from '../store/idempotency.ts';
 import { createLogger, type Logger } from '../telemetry/logger.ts';
 import { createMetricsRegistry } from '../telemetry/metrics.ts';
 import type { AgentName } from './contracts.ts';
+import { resolveCoordinatorConfig } from './coordinator/config.ts';
 import { createPeerClient, type PeerClient } from './peer-client.ts';
 
 export interface AgentContext {
@@ -67,7 +68,9 @@ export function tlsFilesFor(config: FalconerConfig, name: AgentName): TlsFiles {
 
 /** The agent's state database: the coordinator's is configurable, the others live in dataDir. */
 export function stateDatabaseUrl(config: FalconerConfig, name: AgentName): string {
-  return `sqlite:${join(resolve(config.dataDir), `${name}.db`)}`;
+  const dataDir = resolve(config.dataDir);
+  if (name === 'coordinator') return resolveCoordinatorConfig(config.coordinator, dataDir).databaseUrl;
+  return `sqlite:${join(dataDir, `${name}.db`)}`;
 }
 
 export async function runAgent(

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AgentsConfigSchema } from '../agents/config.ts';
+import { CoordinatorConfigSchema } from '../agents/coordinator/config.ts';
 import { NotifyConfigSchema } from '../agents/notify/config.ts';
 import { EventStoreConfigSchema } from '../store/event-store-config.ts';
 
@@ -72,6 +73,7 @@ export const ConfigSchema = z
     /** Recent events detect keeps for context queries and rule backtests. */
     eventStore: EventStoreConfigSchema.prefault({}),
     notify: NotifyConfigSchema.prefault({}),
+    coordinator: CoordinatorConfigSchema,
   })
   .strict();
 

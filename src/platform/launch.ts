@@ -77,7 +77,6 @@ export async function launchPlatform(opts: LaunchOptions): Promise<Platform> {
   });
   const apiTokenFile = join(dataDir, 'api-token');
   ensureSecretFile(apiTokenFile);
-  ensureSecretFile(join(dataDir, 'link-secret'));
 
   const crashes = new Map<AgentName, number>();
   const supervisor = new Supervisor({
@@ -107,8 +106,7 @@ export async function launchPlatform(opts: LaunchOptions): Promise<Platform> {
       args: args(name),
       env: {
         ...opts.env,
-        FALCONER_API_TOKEN_FILE: apiTokenFile,
-        FALCONER_LINK_SECRET_FILE: join(dataDir, 'link-secret'),
+        FALCONER_COORDINATOR_API_TOKEN_FILE: apiTokenFile,
       },
     });
   }
@@ -135,7 +133,7 @@ export async function launchPlatform(opts: LaunchOptions): Promise<Platform> {
     dataDir,
     endpoints: {
       ingest: `http://${config.ingest.host}:${config.ingest.port}/events`,
-      api: `http://${host}:7600/api`,
+      api: `http://${config.coordinator.api.host}:${config.coordinator.api.port}/api`,
       apiTokenFile,
       metrics,
       logs,

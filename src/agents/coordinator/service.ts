@@ -27,6 +27,8 @@ export interface CoordinatorService {
 export async function startCoordinatorService(opts: {
   config: CoordinatorConfig;
   dataDir: string;
+  /** An already open store (the agent runtime's); otherwise the configured database is opened here. */
+  store?: Store;
   peers: CoordinatorPeers;
   logger: Logger;
   registry?: Registry;
@@ -36,7 +38,8 @@ export async function startCoordinatorService(opts: {
   if (resolved.credentials.length === 0) {
     opts.logger.warn('no HITL API token configured: the API refuses every request (chat links still work)');
   }
-  const store = await openDatabase(resolved.databaseUrl);
+  const ownStore = opts.store === undefined;
+  const store = opts.store ?? (await openDatabase(resolved.databaseUrl));
   const audit = new AuditLog(store);
   const coordinator = new Coordinator({
     store,
@@ -65,7 +68,7 @@ export async function startCoordinatorService(opts: {
       port: opts.config.api.port,
     });
   } catch (err) {
-    await store.close();
+    if (ownStore) await store.close();
     throw err;
   }
   await coordinator.resume();
@@ -78,7 +81,7 @@ export async function startCoordinatorService(opts: {
     async close() {
       await api.close();
       await coordinator.close();
-      await store.close();
+      if (ownStore) await store.close();
     },
   };
 }
