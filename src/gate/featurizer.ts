@@ -12,7 +12,7 @@
 import { FalconerError } from '../errors.ts';
 import type { NormalizedEvent, Workload } from '../events/types.ts';
 import { ADDRESS_CLASS_INDEX, extractPeer, type Peer } from './address.ts';
-import { hashInt, hashRange, hashString, salt } from './hash.ts';
+import { hashInt, hashRange, hashString, mix32, salt } from './hash.ts';
 import { ownerKey } from './owner.ts';
 import { DecayedCountMinSketch } from './sketch.ts';
 import { MAX_TEXT_SCAN, shannonEntropy } from './text-stats.ts';
@@ -52,7 +52,55 @@ export const FEATURE_SCHEMA: { readonly schemaVersion: string; readonly names: r
 
 export const FEATURE_COUNT = FEATURE_NAMES.length;
 
-const F = Object.fromEntries(FEATURE_NAMES.map((n, i) => [n, i])) as Record<FeatureName, number>;
+// Feature indices as plain constants (the featurizer writes ~30 of them per event), checked against FEATURE_NAMES below.
+const F_RULE_RARITY = 0;
+const F_PROCESS_RARITY = 1;
+const F_LINEAGE_RARITY = 2;
+const F_IMAGE_PROCESS_RARITY = 3;
+const F_DEST_PORT_RARITY = 4;
+const F_DEST_CLASS_RARITY = 5;
+const F_PATH_PREFIX_RARITY = 6;
+const F_USER_RARITY = 7;
+const F_PRIORITY_SEVERITY = 8;
+const F_OFF_HOURS = 9;
+const F_CMDLINE_LENGTH = 10;
+const F_CMDLINE_ENTROPY = 11;
+const F_OWNER_RULE_NOVELTY = 12;
+const F_OWNER_PROCESS_NOVELTY = 13;
+const F_OWNER_LINEAGE_NOVELTY = 14;
+const F_OWNER_DEST_NOVELTY = 15;
+const F_OWNER_RECENT_REPEAT = 16;
+const F_COMMAND_RARITY = 17;
+const F_OWNER_COMMAND_NOVELTY = 18;
+const F_RARITY_MAX = 19;
+const F_NOVELTY_MAX = 20;
+const FEATURE_INDEX: Readonly<Record<FeatureName, number>> = {
+  rule_rarity: F_RULE_RARITY,
+  process_rarity: F_PROCESS_RARITY,
+  lineage_rarity: F_LINEAGE_RARITY,
+  image_process_rarity: F_IMAGE_PROCESS_RARITY,
+  dest_port_rarity: F_DEST_PORT_RARITY,
+  dest_class_rarity: F_DEST_CLASS_RARITY,
+  path_prefix_rarity: F_PATH_PREFIX_RARITY,
+  user_rarity: F_USER_RARITY,
+  priority_severity: F_PRIORITY_SEVERITY,
+  off_hours: F_OFF_HOURS,
+  cmdline_length: F_CMDLINE_LENGTH,
+  cmdline_entropy: F_CMDLINE_ENTROPY,
+  owner_rule_novelty: F_OWNER_RULE_NOVELTY,
+  owner_process_novelty: F_OWNER_PROCESS_NOVELTY,
+  owner_lineage_novelty: F_OWNER_LINEAGE_NOVELTY,
+  owner_dest_novelty: F_OWNER_DEST_NOVELTY,
+  owner_recent_repeat: F_OWNER_RECENT_REPEAT,
+  command_rarity: F_COMMAND_RARITY,
+  owner_command_novelty: F_OWNER_COMMAND_NOVELTY,
+  rarity_max: F_RARITY_MAX,
+  novelty_max: F_NOVELTY_MAX,
+};
+for (const [name, index] of Object.entries(FEATURE_INDEX)) {
+  if (FEATURE_NAMES[index] !== name)
+    throw new Error(`feature index of ${name} is not its place in FEATURE_NAMES`);
+}
 
 export interface FeaturizerOptions {
   /** Half-life of every decayed count, in event-time ms (default 12 h). */
@@ -268,7 +316,8 @@ export class Featurizer {
   private readonly buffer = new Float64Array(FEATURE_COUNT);
   private readonly peer: Peer = { cls: 'unknown', port: -1, inbound: false };
   // Keys of the current event, learnt after it has been featurized.
-  private readonly pendingKeys = new Float64Array(24);
+  /** mix32 of each queued key: mixed once for its read and its update. */
+  private readonly pendingMixed = new Int32Array(24);
   private readonly pendingScaled = new Float64Array(24);
   private readonly pendingFeature = new Int8Array(24);
   private readonly pendingTotal = new Int8Array(24);
@@ -381,10 +430,10 @@ export class Featurizer {
 
     // Rule: globally and for this owner.
     const ruleKey = hashString(ev.rule, S_RULE);
-    this.want(ruleKey, F.rule_rarity, T_RULE);
+    this.want(ruleKey, F_RULE_RARITY, T_RULE);
     pendingTotals[nTotals++] = T_RULE;
     const ownerRuleKey = hashInt(owner, hashInt(ruleKey, S_OWNER_RULE));
-    this.want(ownerRuleKey, F.owner_rule_novelty, OWNER_TOTAL);
+    this.want(ownerRuleKey, F_OWNER_RULE_NOVELTY, OWNER_TOTAL);
 
     // Process (syscall) or API action (k8s_audit: verb + resource), its parent / actor, its image.
     let processHash = -1;
@@ -411,29 +460,29 @@ export class Featurizer {
     }
     if (processHash >= 0) {
       const processKey = hashInt(processHash, S_PROCESS);
-      this.want(processKey, F.process_rarity, T_PROCESS);
+      this.want(processKey, F_PROCESS_RARITY, T_PROCESS);
       pendingTotals[nTotals++] = T_PROCESS;
       const lineageKey = hashInt(processHash, hashInt(ARROW, hashInt(parentHash, S_LINEAGE)));
-      this.want(lineageKey, F.lineage_rarity, T_LINEAGE);
+      this.want(lineageKey, F_LINEAGE_RARITY, T_LINEAGE);
       pendingTotals[nTotals++] = T_LINEAGE;
       const ownerProcessKey = hashInt(owner, hashInt(processKey, S_OWNER_PROCESS));
-      this.want(ownerProcessKey, F.owner_process_novelty, OWNER_TOTAL);
+      this.want(ownerProcessKey, F_OWNER_PROCESS_NOVELTY, OWNER_TOTAL);
       const ownerLineageKey = hashInt(owner, hashInt(lineageKey, S_OWNER_LINEAGE));
-      this.want(ownerLineageKey, F.owner_lineage_novelty, OWNER_TOTAL);
+      this.want(ownerLineageKey, F_OWNER_LINEAGE_NOVELTY, OWNER_TOTAL);
       const imageBase = this.imageHash(workloadHashes ?? this.workloadHashes(ev.workload), fields);
       if (imageBase >= 0) {
         const imageProcessKey = hashInt(processHash, imageBase);
-        this.want(imageProcessKey, F.image_process_rarity, T_IMAGE_PROCESS);
+        this.want(imageProcessKey, F_IMAGE_PROCESS_RARITY, T_IMAGE_PROCESS);
         pendingTotals[nTotals++] = T_IMAGE_PROCESS;
       } else {
-        out[F.image_process_rarity] = 0;
+        out[F_IMAGE_PROCESS_RARITY] = 0;
       }
     } else {
-      out[F.process_rarity] = 0;
-      out[F.lineage_rarity] = 0;
-      out[F.owner_process_novelty] = 0;
-      out[F.owner_lineage_novelty] = 0;
-      out[F.image_process_rarity] = 0;
+      out[F_PROCESS_RARITY] = 0;
+      out[F_LINEAGE_RARITY] = 0;
+      out[F_OWNER_PROCESS_NOVELTY] = 0;
+      out[F_OWNER_LINEAGE_NOVELTY] = 0;
+      out[F_IMAGE_PROCESS_RARITY] = 0;
     }
 
     // Network connection: server port and remote address class, globally; the (class, port) pair for this owner.
@@ -443,16 +492,16 @@ export class Featurizer {
       const cls = ADDRESS_CLASS_INDEX[peer.cls] + (peer.inbound ? 16 : 0);
       const portKey = hashInt(peer.port, hashInt(peer.inbound ? 1 : 0, S_PORT));
       const classKey = hashInt(cls, S_CLASS);
-      this.want(portKey, F.dest_port_rarity, T_PORT);
-      this.want(classKey, F.dest_class_rarity, T_CLASS);
+      this.want(portKey, F_DEST_PORT_RARITY, T_PORT);
+      this.want(classKey, F_DEST_CLASS_RARITY, T_CLASS);
       const ownerDestKey = hashInt(owner, hashInt(peer.port, hashInt(cls, S_OWNER_DEST)));
-      this.want(ownerDestKey, F.owner_dest_novelty, OWNER_TOTAL);
+      this.want(ownerDestKey, F_OWNER_DEST_NOVELTY, OWNER_TOTAL);
       pendingTotals[nTotals++] = T_PORT;
       pendingTotals[nTotals++] = T_CLASS;
     } else {
-      out[F.dest_port_rarity] = 0;
-      out[F.dest_class_rarity] = 0;
-      out[F.owner_dest_novelty] = 0;
+      out[F_DEST_PORT_RARITY] = 0;
+      out[F_DEST_CLASS_RARITY] = 0;
+      out[F_OWNER_DEST_NOVELTY] = 0;
     }
 
     // Short-term repetition: the same owner doing the same thing (rule, program, parent) again within minutes.
@@ -462,81 +511,81 @@ export class Featurizer {
     );
     const recentWeight = this.recentSketch.advance(timeMs);
     const recentScaled = this.recentSketch.scaledCount(recentKey);
-    out[F.owner_recent_repeat] = Math.log2(1 + recentScaled * this.recentSketch.scale);
+    out[F_OWNER_RECENT_REPEAT] = Math.log2(1 + recentScaled * this.recentSketch.scale);
 
     // File-path prefix.
     let path = usable(fields['fd.name']);
     if (path === undefined || path.charCodeAt(0) !== 47) path = usable(fields['fs.path.name']);
     if (path !== undefined && path.charCodeAt(0) === 47) {
       const pathKey = hashPathPrefix(path, S_PATH);
-      this.want(pathKey, F.path_prefix_rarity, T_PATH);
+      this.want(pathKey, F_PATH_PREFIX_RARITY, T_PATH);
       pendingTotals[nTotals++] = T_PATH;
     } else {
-      out[F.path_prefix_rarity] = 0;
+      out[F_PATH_PREFIX_RARITY] = 0;
     }
 
     // User (container user, or the API user for k8s_audit).
     const user = usable(fields['user.name']) ?? usable(fields['ka.user.name']);
     if (user !== undefined) {
       const userKey = hashString(user, S_USER);
-      this.want(userKey, F.user_rarity, T_USER);
+      this.want(userKey, F_USER_RARITY, T_USER);
       pendingTotals[nTotals++] = T_USER;
     } else {
-      out[F.user_rarity] = 0;
+      out[F_USER_RARITY] = 0;
     }
 
     // Falco's own judgement, most severe highest.
     const level = ev.priorityLevel;
-    out[F.priority_severity] = Number.isInteger(level) && level >= 0 && level <= 7 ? 7 - level : 0;
+    out[F_PRIORITY_SEVERITY] = Number.isInteger(level) && level >= 0 && level <= 7 ? 7 - level : 0;
 
     // Outside office hours (piecewise constant on purpose: see docs/features.md).
-    out[F.off_hours] = this.isOffHours(timeMs) ? 1 : 0;
+    out[F_OFF_HOURS] = this.isOffHours(timeMs) ? 1 : 0;
 
     // Command line: payloads (base64, one-liners) are long and dense.
     const cmdline = usable(fields['proc.cmdline']);
     if (cmdline !== undefined) {
       const stats = this.commandStats(cmdline);
-      out[F.cmdline_length] = stats.lengthBits;
-      out[F.cmdline_entropy] = stats.entropy;
+      out[F_CMDLINE_LENGTH] = stats.lengthBits;
+      out[F_CMDLINE_ENTROPY] = stats.entropy;
       const commandKey = stats.shapeKey;
-      this.want(commandKey, F.command_rarity, T_COMMAND);
+      this.want(commandKey, F_COMMAND_RARITY, T_COMMAND);
       pendingTotals[nTotals++] = T_COMMAND;
       const ownerCommandKey = hashInt(owner, hashInt(commandKey, S_OWNER_COMMAND));
-      this.want(ownerCommandKey, F.owner_command_novelty, OWNER_TOTAL);
+      this.want(ownerCommandKey, F_OWNER_COMMAND_NOVELTY, OWNER_TOTAL);
     } else {
-      out[F.cmdline_length] = 0;
-      out[F.cmdline_entropy] = 0;
-      out[F.command_rarity] = 0;
-      out[F.owner_command_novelty] = 0;
+      out[F_CMDLINE_LENGTH] = 0;
+      out[F_CMDLINE_ENTROPY] = 0;
+      out[F_COMMAND_RARITY] = 0;
+      out[F_OWNER_COMMAND_NOVELTY] = 0;
     }
 
     this.resolveReads(out);
 
     // Aggregates: one dimension in which anything strongly rare (or new for its owner) is extreme,
     // so a random split has more than one chance to isolate it (see docs/features.md).
-    out[F.rarity_max] = Math.max(
-      out[F.rule_rarity]!,
-      out[F.process_rarity]!,
-      out[F.lineage_rarity]!,
-      out[F.image_process_rarity]!,
-      out[F.dest_port_rarity]!,
-      out[F.dest_class_rarity]!,
-      out[F.path_prefix_rarity]!,
-      out[F.user_rarity]!,
-      out[F.command_rarity]!,
+    out[F_RARITY_MAX] = Math.max(
+      out[F_RULE_RARITY]!,
+      out[F_PROCESS_RARITY]!,
+      out[F_LINEAGE_RARITY]!,
+      out[F_IMAGE_PROCESS_RARITY]!,
+      out[F_DEST_PORT_RARITY]!,
+      out[F_DEST_CLASS_RARITY]!,
+      out[F_PATH_PREFIX_RARITY]!,
+      out[F_USER_RARITY]!,
+      out[F_COMMAND_RARITY]!,
     );
-    out[F.novelty_max] = Math.max(
-      out[F.owner_rule_novelty]!,
-      out[F.owner_process_novelty]!,
-      out[F.owner_lineage_novelty]!,
-      out[F.owner_dest_novelty]!,
-      out[F.owner_command_novelty]!,
+    out[F_NOVELTY_MAX] = Math.max(
+      out[F_OWNER_RULE_NOVELTY]!,
+      out[F_OWNER_PROCESS_NOVELTY]!,
+      out[F_OWNER_LINEAGE_NOVELTY]!,
+      out[F_OWNER_DEST_NOVELTY]!,
+      out[F_OWNER_COMMAND_NOVELTY]!,
     );
 
     if (learn) {
-      const keys = this.pendingKeys;
+      const mixed = this.pendingMixed;
       const scaled = this.pendingScaled;
-      for (let i = 0; i < this.nPending; i++) sketch.add(keys[i]!, weight, scaled[i]!);
+      for (let i = 0; i < this.nPending; i++) sketch.addMixed(mixed[i]!, weight, scaled[i]!);
       for (let i = 0; i < nTotals; i++) sketch.addTotal(pendingTotals[i]!, weight);
       this.recentSketch.add(recentKey, recentWeight, recentScaled);
       this.learned++;
@@ -561,7 +610,7 @@ export class Featurizer {
    */
   private want(key: number, feature: number, totalIndex: number): void {
     const i = this.nPending++;
-    this.pendingKeys[i] = key;
+    this.pendingMixed[i] = mix32(key);
     this.pendingFeature[i] = feature;
     this.pendingTotal[i] = totalIndex;
   }
@@ -574,10 +623,10 @@ export class Featurizer {
    */
   private resolveReads(out: Float64Array): void {
     const sketch = this.sketch;
-    const keys = this.pendingKeys;
+    const mixed = this.pendingMixed;
     const scaled = this.pendingScaled;
     const n = this.nPending;
-    for (let i = 0; i < n; i++) scaled[i] = sketch.scaledCount(keys[i]!);
+    for (let i = 0; i < n; i++) scaled[i] = sketch.scaledCountMixed(mixed[i]!);
     const scale = sketch.scale;
     const ownerTotal = scaled[0]! * scale;
     const features = this.pendingFeature;

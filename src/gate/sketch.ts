@@ -140,8 +140,30 @@ export class DecayedCountMinSketch {
    * if already read since the last advance(); conservative update needs it.
    */
   add(key: number, weight: number, scaled: number = this.scaledEstimate(key)): void {
+    this.addMixed(mix32(key), weight, scaled);
+  }
+
+  /**
+   * scaledCount() of a key given as `mix32(key)`: a caller that reads a key and then adds to it
+   * mixes the key once and passes the result to both (same cells, same values).
+   */
+  scaledCountMixed(h: number): number {
+    const block = (h & this.blockMask) << 3;
+    let slot = (h >>> 24) & 7;
+    const step = ((h >>> 27) & 3) * 2 + 1;
+    const cells = this.cells;
+    let min = Infinity;
+    for (let i = 0; i < this.depth; i++) {
+      const v = cells[block + slot]!;
+      if (v < min) min = v;
+      slot = (slot + step) & 7;
+    }
+    return min;
+  }
+
+  /** add() of a key given as `mix32(key)`, with its scaledCountMixed() since the last advance(). */
+  addMixed(h: number, weight: number, scaled: number): void {
     const target = scaled + weight;
-    const h = mix32(key);
     const block = (h & this.blockMask) << 3;
     let slot = (h >>> 24) & 7;
     const step = ((h >>> 27) & 3) * 2 + 1;
@@ -171,18 +193,7 @@ export class DecayedCountMinSketch {
   }
 
   private scaledEstimate(key: number): number {
-    const h = mix32(key);
-    const block = (h & this.blockMask) << 3;
-    let slot = (h >>> 24) & 7;
-    const step = ((h >>> 27) & 3) * 2 + 1;
-    const cells = this.cells;
-    let min = Infinity;
-    for (let i = 0; i < this.depth; i++) {
-      const v = cells[block + slot]!;
-      if (v < min) min = v;
-      slot = (slot + step) & 7;
-    }
-    return min;
+    return this.scaledCountMixed(mix32(key));
   }
 
   private rescale(): void {
