@@ -154,7 +154,11 @@ export async function executeAction(input: unknown, options: ExecuteOptions): Pr
       };
     }
     return {
-      status: isFalconerError(err, 'ACTION_TARGET_NOT_FOUND') ? 'refused' : 'failed',
+      // A missing target or an object that already exists: a clear refusal, nothing was written.
+      status:
+        isFalconerError(err, 'ACTION_TARGET_NOT_FOUND') || isFalconerError(err, 'ACTION_REFUSED')
+          ? 'refused'
+          : 'failed',
       reason: describeError(err),
     };
   }
@@ -164,7 +168,11 @@ export async function executeAction(input: unknown, options: ExecuteOptions): Pr
   for (const [index, op] of ops.entries()) {
     try {
       let obj: Plain = op.object;
-      if (op.verb === 'create' && op.fallback && !(await kube.serves(op.object.apiVersion, op.object.kind))) {
+      if (
+        op.verb === 'create' &&
+        op.fallback &&
+        !(await kube.serves(op.object.apiVersion, op.object.kind, proposal.target.namespace))
+      ) {
         notes.push(
           `${op.object.apiVersion} ${op.object.kind} is not served: used ${op.fallback.apiVersion} ${op.fallback.kind}`,
         );

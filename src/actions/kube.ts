@@ -55,13 +55,17 @@ export class KubeObjects {
     }
   }
 
-  /** Whether the API server serves this kind (discovery): is Cilium installed? */
-  async serves(apiVersion: string, kind: string): Promise<boolean> {
+  /**
+   * Whether the API server serves this kind (discovery): is Cilium installed?
+   * Probes a name that does not exist in the namespace the action targets,
+   * where remediate's RBAC lets it read that kind.
+   */
+  async serves(apiVersion: string, kind: string, namespace: string): Promise<boolean> {
     try {
       await this.api.read({
         apiVersion,
         kind,
-        metadata: { name: 'falconer-discovery-probe', namespace: 'default' },
+        metadata: { name: 'falconer-discovery-probe', namespace },
       });
       return true;
     } catch (err) {

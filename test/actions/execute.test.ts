@@ -281,3 +281,23 @@ describe('resolvePodOwner', () => {
     }
   });
 });
+
+describe('executeAction: an object that already exists', () => {
+  it('is not overwritten: refused, nothing written', async () => {
+    const api = await startFakeKubeApi();
+    const out = mkdtempSync(join(tmpdir(), 'falconer-actions-'));
+    try {
+      api.put(pod());
+      const p = proposal('block-image', { approvals: 1 });
+      api.put(p.manifests[0]!);
+      const before = api.mutations().length;
+      const res = await executeAction(p, { outputDir: out, kube: api.kubeConfig, approvals });
+      assert.equal(res.status, 'refused');
+      assert.match(res.reason ?? '', /already exists; not overwriting it/);
+      assert.equal(api.mutations().length, before);
+    } finally {
+      await api.close();
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
