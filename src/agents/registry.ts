@@ -1,19 +1,16 @@
 /**
  * One factory per agent, looked up by name: `falconer agent <name>` and
- * `falconer up` start agents through this table, never a switch.
+ * `falconer up` start agents through this table, never a switch. Each entry
+ * loads its agent's code on demand, so a process only pays for the agent it
+ * runs (the Kubernetes client is remediate's, the Kafka client detect's).
  */
-import { createAnalyseAgent } from './analyse/agent.ts';
 import type { AgentName } from './contracts.ts';
-import { createCoordinatorAgent } from './coordinator/agent.ts';
-import { createDetectAgent } from './detect/agent.ts';
-import { createNotifyAgent } from './notify/agent.ts';
-import { createRemediateAgent } from './remediate/agent.ts';
 import type { AgentFactory } from './runtime.ts';
 
-export const AGENT_FACTORIES: Readonly<Record<AgentName, AgentFactory>> = {
-  detect: createDetectAgent,
-  coordinator: createCoordinatorAgent,
-  analyse: createAnalyseAgent,
-  remediate: createRemediateAgent,
-  notify: createNotifyAgent,
+export const AGENT_FACTORIES: Readonly<Record<AgentName, () => Promise<AgentFactory>>> = {
+  detect: async () => (await import('./detect/agent.ts')).createDetectAgent,
+  coordinator: async () => (await import('./coordinator/agent.ts')).createCoordinatorAgent,
+  analyse: async () => (await import('./analyse/agent.ts')).createAnalyseAgent,
+  remediate: async () => (await import('./remediate/agent.ts')).createRemediateAgent,
+  notify: async () => (await import('./notify/agent.ts')).createNotifyAgent,
 };

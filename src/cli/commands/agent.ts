@@ -1,10 +1,9 @@
 /**
  * `falconer agent <name>`: runs one agent in this process (one Deployment in
- * Kubernetes; one child process under `falconer up`).
+ * Kubernetes; one child process under `falconer up`). The agent's code is
+ * loaded only here, so other commands start fast.
  */
 import { AGENT_NAMES, AgentName } from '../../agents/contracts.ts';
-import { AGENT_FACTORIES } from '../../agents/registry.ts';
-import { runAgentUntilSignalled } from '../../agents/runtime.ts';
 import { loadConfig } from '../../config/load.ts';
 import { FalconerError } from '../../errors.ts';
 import type { CommandRegistrar } from '../registry.ts';
@@ -23,13 +22,16 @@ export const registerAgentCommand: CommandRegistrar = (program) => {
     .option('--data-dir <dir>', 'state directory (default from config: .falconer)')
     .action(async (rawName: string, opts: AgentOptions) => {
       const parsed = AgentName.safeParse(rawName);
-      const factory = parsed.success ? AGENT_FACTORIES[parsed.data] : undefined;
-      if (!parsed.success || factory === undefined) {
+      if (!parsed.success) {
         throw new FalconerError('USAGE', `unknown agent "${rawName}" (agents: ${AGENT_NAMES.join(', ')})`, {
           agent: rawName,
         });
       }
       const config = loadConfig({ file: opts.config, overrides: { dataDir: opts.dataDir } });
-      await runAgentUntilSignalled(parsed.data, config, factory);
+      const [{ AGENT_FACTORIES }, { runAgentUntilSignalled }] = await Promise.all([
+        import('../../agents/registry.ts'),
+        import('../../agents/runtime.ts'),
+      ]);
+      await runAgentUntilSignalled(parsed.data, config, await AGENT_FACTORIES[parsed.data]());
     });
 };

@@ -12,8 +12,8 @@ import type { Command } from 'commander';
 import { CoordinatorConfigSchema, resolveCoordinatorConfig } from '../../agents/coordinator/config.ts';
 import { loadConfig } from '../../config/load.ts';
 import { FalconerError } from '../../errors.ts';
-import { readAuditLog, verifyAuditLog, type AuditVerification } from '../../store/audit-log.ts';
-import { openDatabase, parseDatabaseUrl, type Store } from '../../store/db.ts';
+import type { AuditVerification } from '../../store/audit-log.ts';
+import type { Store } from '../../store/db.ts';
 import { integer } from '../options.ts';
 import type { CommandRegistrar } from '../registry.ts';
 
@@ -30,7 +30,9 @@ export function auditDatabaseUrl(opts: DbOptions): string {
   return resolveCoordinatorConfig(block, config.dataDir).databaseUrl;
 }
 
+// The store (Kysely, SQLite, pg) loads only when an audit command runs.
 async function openExisting(url: string): Promise<Store> {
+  const { openDatabase, parseDatabaseUrl } = await import('../../store/db.ts');
   const { dialect, target } = parseDatabaseUrl(url);
   if (dialect === 'sqlite' && !existsSync(target)) {
     throw new FalconerError('IO_ERROR', 'no coordinator database at this path', { path: target });
@@ -40,6 +42,7 @@ async function openExisting(url: string): Promise<Store> {
 
 export async function runAuditVerify(opts: DbOptions): Promise<AuditVerification> {
   const store = await openExisting(auditDatabaseUrl(opts));
+  const { verifyAuditLog } = await import('../../store/audit-log.ts');
   try {
     return await verifyAuditLog(store);
   } finally {
@@ -76,6 +79,7 @@ export const registerAuditCommands: CommandRegistrar = (program: Command) => {
     .option('--json', 'one JSON record per line')
     .action(async (opts: DbOptions & { trace?: string; after?: number; limit: number }) => {
       const store = await openExisting(auditDatabaseUrl(opts));
+      const { readAuditLog } = await import('../../store/audit-log.ts');
       try {
         const records = await readAuditLog(store, {
           limit: opts.limit,
