@@ -33,7 +33,7 @@ export const ACTION_CRD_FILES = [
 function parseCached(file: string): unknown[] {
   const text = readFileSync(file, 'utf8');
   const digest = createHash('sha256').update(text).digest('hex');
-  const cacheDir = join(process.env.FALCONER_CACHE_DIR ?? join(homedir(), '.cache', 'falconer'), 'crd-json');
+  const cacheDir = join(process.env.FALCONER_CACHE ?? join(homedir(), '.cache', 'falconer'), 'crd-json');
   const cached = join(cacheDir, `${digest}.json`);
   try {
     return JSON.parse(readFileSync(cached, 'utf8')) as unknown[];
