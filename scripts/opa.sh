@@ -6,7 +6,7 @@
 set -euo pipefail
 
 OPA_VERSION="${OPA_VERSION:-v1.22.3}"
-BIN_DIR="${FALCONER_BIN_DIR:-$HOME/.cache/falconer/bin}"
+BIN_DIR="${FALCONER_BIN_DIR:-${FALCONER_CACHE:-$HOME/.cache/falconer}/bin}"
 OPA="$BIN_DIR/opa"
 
 installed_version() {
