@@ -10,7 +10,9 @@ import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const OPA_BIN = process.env.OPA_BIN ?? join(process.env.FALCONER_CACHE ?? join(homedir(), '.cache', 'falconer'), 'bin', 'opa');
+export const OPA_BIN =
+  process.env.OPA_BIN ??
+  join(process.env.FALCONER_CACHE ?? join(homedir(), '.cache', 'falconer'), 'bin', 'opa');
 
 export function opaAvailable(): boolean {
   return existsSync(OPA_BIN) && spawnSync(OPA_BIN, ['version'], { stdio: 'ignore' }).status === 0;
