@@ -33,7 +33,7 @@ const flag = (name: string, fallback: number): number => {
   const v = i === -1 ? NaN : Number(args[i + 1]);
   return Number.isFinite(v) && v > 0 ? v : fallback;
 };
-const EVENTS = flag('--events', 100_000);
+const WANTED = flag('--events', 100_000);
 const LAG_RATE = flag('--lag-rate', 5000);
 const LAG_SECONDS = 10;
 
@@ -48,7 +48,8 @@ function scenarioLines(count: number): { lines: string[]; keys: string[] } {
   const seen = new Set<string>();
   const lines: string[] = [];
   const keys: string[] = [];
-  const minutes = Math.ceil(count / 200 / 60) + 2;
+  // Some scenario alerts repeat (same content and time): generate extra minutes to have enough distinct ones.
+  const minutes = 2 * Math.ceil(count / 200 / 60) + 2;
   for (const { alert } of generateScenario({ seed: 11, minutes, rate: 200 })) {
     const line = alertLine(alert);
     const event = normalize(JSON.parse(line));
@@ -61,7 +62,8 @@ function scenarioLines(count: number): { lines: string[]; keys: string[] } {
   return { lines, keys };
 }
 
-const { lines, keys } = scenarioLines(EVENTS);
+const { lines, keys } = scenarioLines(WANTED);
+const EVENTS = lines.length;
 const work = mkdtempSync(join(tmpdir(), 'falconer-bench-kafka-'));
 const round = (x: number): number => Math.round(x);
 
@@ -140,7 +142,22 @@ interface ReplicaStats {
 
 async function stopWithStats(replicas: Replica[], dir: string): Promise<ReplicaStats[]> {
   await Promise.all(replicas.map((r) => r.stop()));
-  return replicas.map((r) => JSON.parse(readFileSync(join(dir, `${r.name}.stats`), 'utf8')) as ReplicaStats);
+  return replicas.map((r) => {
+    const stats: ReplicaStats = { batches: [], lags: [] };
+    let text = '';
+    try {
+      text = readFileSync(join(dir, `${r.name}.stats`), 'utf8');
+    } catch {
+      progress(`replica ${r.name} scored nothing; stderr: ${r.stderr().slice(-1500)}`);
+    }
+    for (const line of text.split('\n')) {
+      const [at, n, lags] = line.split(' ');
+      if (at === undefined || n === undefined || lags === undefined) continue;
+      stats.batches.push([Number(at), Number(n)]);
+      for (const lag of lags.split(',')) stats.lags.push(Number(lag));
+    }
+    return stats;
+  });
 }
 
 /** Consumption rate of `count` replicas over the backlog: events / (last batch − first batch). */
@@ -206,17 +223,26 @@ async function lagPass(brokers: string[], producer: KafkaBus<unknown>): Promise<
   return { events: lags.length, eventsPerSecond: LAG_RATE, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1) };
 }
 
+const progress = (msg: string): void => void process.stderr.write(`bench/kafka: ${msg}\n`);
 const loadStart = loadavg();
 const broker = await startKafkaBroker();
 let result: Record<string, unknown>;
 try {
+  progress(`${EVENTS} events; embedded bus`);
   const embedded = await embeddedPass();
+  progress(`embedded ${round(embedded)}/s; HTTP ingest`);
   const http = await httpPass();
+  progress(`http ${round(http)}/s; producing to Kafka`);
 
   const topic = 'falco.events';
   const producer = new KafkaBus<unknown>({
     config: { brokers: broker.brokers, topics: { events: topic }, partitions: 6 },
     codec: jsonCodec(),
+    log: {
+      info: () => {},
+      warn: (o, m) => progress(`${m} ${JSON.stringify(o)}`),
+      error: (o, m) => progress(`${m} ${JSON.stringify(o)}`),
+    },
   });
   await producer.start();
   const tp = performance.now();
@@ -227,8 +253,11 @@ try {
   }
   const produceRate = EVENTS / ((performance.now() - tp) / 1000);
 
+  progress(`produced ${round(produceRate)}/s; one replica`);
   const kafka1 = await kafkaPass(broker.brokers, topic, 1);
+  progress(`one replica ${round(kafka1)}/s; two replicas`);
   const kafka2 = await kafkaPass(broker.brokers, topic, 2);
+  progress(`two replicas ${round(kafka2)}/s; lag at ${LAG_RATE}/s`);
   const lag = await lagPass(broker.brokers, producer);
   await producer.close();
 

@@ -12,7 +12,8 @@
  *    hand, commits, and leaves the group so the partitions move at once.
  */
 import { Consumer, type Message, type MessagesStream } from '@platformatic/kafka';
-import { FalconerError, describeError } from '../errors.ts';
+import { FalconerError } from '../errors.ts';
+import { kafkaErrorText } from './kafka-error-text.ts';
 import type { KafkaCodec } from './kafka-codec.ts';
 import type { KafkaBusConfig } from './kafka-config.ts';
 import { clientOptions } from './kafka-connection.ts';
@@ -115,7 +116,7 @@ export class KafkaSubscription<T> {
         if (!this.closed) {
           this.counters.restarts += 1;
           this.deps.log.warn(
-            { err: describeError(err), topic: this.deps.topic, group: this.deps.group, attempt },
+            { err: kafkaErrorText(err), topic: this.deps.topic, group: this.deps.group, attempt },
             'kafka consumer stopped; rejoining the group after a pause',
           );
         }
@@ -184,7 +185,7 @@ export class KafkaSubscription<T> {
         consumer.close(true, (err) => {
           if (err)
             this.deps.log.warn(
-              { err: describeError(err), topic, group },
+              { err: kafkaErrorText(err), topic, group },
               'kafka consumer did not close cleanly',
             );
           resolve();
@@ -292,7 +293,7 @@ export class KafkaSubscription<T> {
         await consumer.commit({ offsets: taken.map((o) => ({ ...o, leaderEpoch: -1 })) });
       } catch (err) {
         this.deps.log.warn(
-          { err: describeError(err), topic: this.deps.topic, group: this.deps.group },
+          { err: kafkaErrorText(err), topic: this.deps.topic, group: this.deps.group },
           'kafka offset commit failed; retrying',
         );
         // Keep them for the next try unless a later batch moved past them (the coordinator may be moving).

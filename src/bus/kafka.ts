@@ -13,6 +13,7 @@ import { KafkaBusConfigSchema, type KafkaBusConfig, type KafkaBusConfigInput } f
 import { clientOptions } from './kafka-connection.ts';
 import type { DeadLetter } from './kafka-dlq.ts';
 import './kafka-errors.ts';
+import { kafkaErrorText } from './kafka-error-text.ts';
 import { silentKafkaLog, type KafkaLog } from './kafka-log.ts';
 import { KafkaSubscription } from './kafka-subscription.ts';
 import type { BatchHandler, BusRecord, BusStats, EventBus, PublishResult, Subscription } from './types.ts';
@@ -37,6 +38,8 @@ export interface RawRecord {
 }
 
 const SEND_CHUNK = 2048;
+/** Bytes per produce request: under the broker's default message.max.bytes (1 MiB) even if all go to one partition. */
+const SEND_BYTES = 512 * 1024;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const backoff = (attempt: number): number => Math.min(5000, 200 * 2 ** Math.min(attempt, 5));
 
@@ -212,13 +215,13 @@ export class KafkaBus<T> implements EventBus<T> {
           if (this.closed || Date.now() + wait > deadline) {
             throw new FalconerError(
               'KAFKA_UNREACHABLE',
-              `no Kafka broker answered at ${brokers.join(', ')} within ${connectTimeoutMs} ms: ${describeError(err)}`,
+              `no Kafka broker answered at ${brokers.join(', ')} within ${connectTimeoutMs} ms: ${kafkaErrorText(err)}`,
               { brokers, attempts: attempt + 1 },
               { cause: err },
             );
           }
           this.log.warn(
-            { brokers, attempt: attempt + 1, retryInMs: wait, err: describeError(err) },
+            { brokers, attempt: attempt + 1, retryInMs: wait, err: kafkaErrorText(err) },
             'kafka brokers unreachable; retrying',
           );
           await sleep(wait);
@@ -313,6 +316,20 @@ export class KafkaBus<T> implements EventBus<T> {
   }
 
   private async sendWithRetry(messages: RawMessage[], what: string): Promise<void> {
+    let start = 0;
+    while (start < messages.length) {
+      let end = start;
+      let bytes = 0;
+      while (end < messages.length && (end === start || bytes + messages[end]!.value!.length <= SEND_BYTES)) {
+        bytes += messages[end]!.value!.length + (messages[end]!.key?.length ?? 0);
+        end += 1;
+      }
+      await this.sendChunkWithRetry(messages.slice(start, end), what);
+      start = end;
+    }
+  }
+
+  private async sendChunkWithRetry(messages: RawMessage[], what: string): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.producer.send({ messages });
@@ -330,7 +347,7 @@ export class KafkaBus<T> implements EventBus<T> {
         }
         const wait = backoff(attempt);
         this.log.warn(
-          { err: describeError(err), records: messages.length, attempt: attempt + 1, retryInMs: wait },
+          { err: kafkaErrorText(err), records: messages.length, attempt: attempt + 1, retryInMs: wait },
           `kafka produce of ${what} failed; retrying`,
         );
         await sleep(wait);

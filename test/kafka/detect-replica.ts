@@ -5,10 +5,9 @@
  *   FALCONER_REPLICA='{"brokers":[…],"topic":"…","group":"…","out":"ids.txt","dataDir":"…"}' \
  *     node --import tsx test/kafka/detect-replica.ts
  * Prints "ready" once started; exits 0 on SIGTERM after a graceful close.
- * With "statsOut" (bench/kafka.ts) it also writes, on SIGTERM, when each batch
- * was scored and every event's produce → scored lag.
+ * With "statsOut" (bench/kafka.ts) it also appends a line per batch: when it was
+ * scored (epoch ms), its size, and each event's produce → scored lag (ms, comma-separated).
  */
-import { writeFileSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { Registry } from 'prom-client';
 import { startDetectService } from '../../src/agents/detect/service.ts';
@@ -37,8 +36,6 @@ const config = ConfigSchema.parse({
   ingest: { port: 0 },
   gate: { warmupEvents: 5000 },
 });
-const batches: [number, number][] = [];
-const lags: number[] = [];
 const service = await startDetectService({
   config,
   registry: new Registry(),
@@ -55,8 +52,8 @@ const service = await startDetectService({
   onBatchScored: async (events, _decisions, records) => {
     if (spec.statsOut !== undefined) {
       const now = Date.now();
-      batches.push([now, events.length]);
-      for (const r of records) lags.push(now - (r.origin?.timestampMs ?? now));
+      const lags = records.map((r) => now - (r.origin?.timestampMs ?? now));
+      await appendFile(spec.statsOut, `${now} ${events.length} ${lags.join(',')}\n`);
     }
     let lines = '';
     for (const e of events) lines += `${e.id}\n`;
@@ -65,7 +62,6 @@ const service = await startDetectService({
 });
 process.stdout.write('ready\n');
 process.on('SIGTERM', () => {
-  if (spec.statsOut !== undefined) writeFileSync(spec.statsOut, JSON.stringify({ batches, lags }));
   void service.close().then(
     () => process.exit(0),
     () => process.exit(1),
