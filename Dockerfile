@@ -43,6 +43,8 @@ COPY package.json package-lock.json ./
 COPY bin ./bin
 COPY src ./src
 COPY deploy/prompts ./deploy/prompts
+# The embedded policy engine's Wasm bundle (src/policy/bundle.ts reads it from here).
+COPY policies/bundle.tar.gz ./policies/bundle.tar.gz
 USER 10001:10001
 VOLUME ["/var/lib/falconer"]
 EXPOSE 2801 7401 7402 7403 7404 7405 7501 7502 7503 7504 7505 7600

@@ -47,6 +47,11 @@ test('each agent Deployment: non-root, read-only, no capabilities, RuntimeDefaul
       assert.deepEqual(sc.capabilities.drop, ['ALL'], `${agent}/${c.name}`);
       assert.equal(sc.capabilities.add, undefined);
       assert.equal(sc.seccompProfile.type, 'RuntimeDefault');
+      // policies/kyverno/agent-pod-security.yaml refuses containers without CPU and memory limits.
+      assert.ok(
+        c.resources.limits.cpu && c.resources.limits.memory,
+        `${agent}/${c.name} CPU and memory limits`,
+      );
     }
     const main = pod.containers[0];
     assert.equal(main.name, agent);

@@ -64,6 +64,13 @@ export const VARIANTS: Record<string, Record<string, unknown>> = {
   },
 };
 
+// With policies/rego synced into the chart, the sidecar can take its policies from there.
+if (
+  readdirSync(join(CHART_DIR, 'files/rego'), { recursive: true }).some((f) => String(f).endsWith('.rego'))
+) {
+  VARIANTS["OPA sidecar with the chart's Rego"] = { agents: { remediate: { opa: { mode: 'sidecar' } } } };
+}
+
 test('helm lint --strict passes on the chart', (t) => {
   if (!needHelm(t)) return;
   const run = runTool(HELM!, ['lint', '--strict', CHART_DIR, '--namespace', NAMESPACE]);
@@ -131,7 +138,7 @@ test('values.schema.json refuses bad values, and the templates refuse unsafe com
     [{ agents: { coordinator: { replicas: 2 } } }, /replicas must be 1 with SQLite/],
   ];
   // The sidecar needs policies: from a ConfigMap, or from the chart's synced copy of policies/rego.
-  if (!readdirSync(join(CHART_DIR, 'files/rego')).some((f) => f.endsWith('.rego'))) {
+  if (!("OPA sidecar with the chart's Rego" in VARIANTS)) {
     cases.push([{ agents: { remediate: { opa: { mode: 'sidecar' } } } }, /needs Rego policies/]);
   }
   for (const [values, message] of cases) {

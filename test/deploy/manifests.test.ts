@@ -4,7 +4,7 @@
  * and the chart's copies of files that live outside it.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
@@ -72,15 +72,43 @@ test('every default prompt in deploy/prompts is an AgentPrompt that passes the C
   ]);
 });
 
+/** Files under dir (relative paths, recursive) that `keep` accepts. */
+function filesUnder(dir: string, keep: (rel: string) => boolean, prefix = ''): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(join(dir, prefix));
+  } catch {
+    return [];
+  }
+  return names
+    .flatMap((name) => {
+      const rel = prefix ? `${prefix}/${name}` : name;
+      if (statSync(join(dir, rel)).isDirectory()) return filesUnder(dir, keep, rel);
+      return keep(rel) ? [rel] : [];
+    })
+    .sort();
+}
+
 test('the chart carries up-to-date copies of deploy/prompts and policies/ (run deploy/helm/sync-files.sh)', () => {
-  const pairs: [string, string, string][] = [
-    [PROMPTS_DIR, join(CHART_FILES, 'prompts'), '.yaml'],
-    [join(PROJECT_ROOT, 'policies/kyverno'), join(CHART_FILES, 'kyverno'), '.yaml'],
-    [join(PROJECT_ROOT, 'policies/rego'), join(CHART_FILES, 'rego'), '.rego'],
+  const isKyvernoPolicy = (dir: string) => (rel: string) =>
+    !rel.includes('/') &&
+    rel.endsWith('.yaml') &&
+    /^apiVersion: (kyverno\.io|policies\.kyverno\.io)\//m.test(readFileSync(join(dir, rel), 'utf8'));
+  const isRego = (rel: string) =>
+    (rel.endsWith('.rego') && !rel.endsWith('_test.rego')) || rel.endsWith('data.json');
+  const kyverno = join(PROJECT_ROOT, 'policies/kyverno');
+  const pairs: [string, string, (rel: string) => boolean, (rel: string) => boolean][] = [
+    [PROMPTS_DIR, join(CHART_FILES, 'prompts'), (r) => r.endsWith('.yaml'), (r) => r.endsWith('.yaml')],
+    [kyverno, join(CHART_FILES, 'kyverno'), isKyvernoPolicy(kyverno), (r) => r.endsWith('.yaml')],
+    [join(PROJECT_ROOT, 'policies/rego'), join(CHART_FILES, 'rego'), isRego, (r) => !r.endsWith('.gitkeep')],
   ];
-  for (const [source, copy, ext] of pairs) {
-    const wanted = yamlFiles(source, ext).filter((f) => !f.endsWith('_test.rego'));
-    assert.deepEqual(yamlFiles(copy, ext), wanted, `${copy} lists the files of ${source}`);
+  for (const [source, copy, wantedFilter, copyFilter] of pairs) {
+    const wanted = filesUnder(source, wantedFilter);
+    assert.deepEqual(
+      filesUnder(copy, copyFilter),
+      wanted,
+      `${copy} mirrors ${source}: run bash deploy/helm/sync-files.sh`,
+    );
     for (const f of wanted) {
       assert.equal(
         readFileSync(join(copy, f), 'utf8'),
