@@ -30,6 +30,11 @@ export interface BacktestOptions {
   labels?: ReadonlyMap<string, boolean>;
   /** Ground truth per event (undefined = unlabelled); used instead of `labels` when given. */
   labelOf?: (event: NormalizedEvent) => boolean | undefined;
+  /**
+   * The rule's source (`syscall`, `k8s_audit`): events of another source are
+   * not evaluated (never hits), as in Falco where a rule sees only its source.
+   */
+  source?: string;
   /** Keep at most this many example ids of hits outside the incident (default 20). */
   maxExamples?: number;
 }
@@ -55,6 +60,8 @@ export interface BacktestReport {
 
 export interface CandidateRule {
   name: string;
+  /** The rule's source as declared (default `syscall`). */
+  source: string;
   matches: Predicate<OutputFields>;
   expr: Expr;
 }
@@ -93,7 +100,7 @@ export function compileCandidate(
   if (issues.length > 0 || resolved === null) throw invalid(issues);
   try {
     const matches = compileCondition(resolved.expr, syscallFields, { locators: resolver.locators });
-    return { name: resolved.def.name, matches, expr: resolved.expr };
+    return { name: resolved.def.name, source: resolved.def.source, matches, expr: resolved.expr };
   } catch (err) {
     if (err instanceof FalconerError && err.code === 'RULES_COMPILE') {
       const c = err.context as unknown as RulesIssue;
@@ -134,6 +141,7 @@ export function backtest(
         ? () => undefined
         : (ev) => labelMap.get(ev.id));
   const maxExamples = opts.maxExamples ?? 20;
+  const source = opts.source;
   const report: BacktestReport = {
     rule: rule.name,
     events: 0,
@@ -150,7 +158,7 @@ export function backtest(
   const started = performance.now();
   for (const ev of events) {
     report.events++;
-    const hit = rule.matches(ev.fields);
+    const hit = (source === undefined || ev.source === source) && rule.matches(ev.fields);
     if (hit) report.hits++;
     if (isIncident(ev)) {
       report.incident.events++;
