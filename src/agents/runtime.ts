@@ -8,7 +8,6 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Registry } from 'prom-client';
-import type { AuditSink } from '../a2a/audit-sink.ts';
 import { startOpsServer, type OpsServer } from '../a2a/ops-server.ts';
 import { startA2aServer, type A2aServer } from '../a2a/server.ts';
 import type { AnySkillDefinition } from '../a2a/skill.ts';
@@ -33,7 +32,8 @@ export interface AgentContext {
   readonly tls: TlsFiles;
   /** This agent's state database (audit log, processed messages; the coordinator's incidents). */
   readonly store: Store;
-  readonly audit: AuditSink;
+  /** The hash-chained audit log: every A2A call, policy decision and human decision lands here. */
+  readonly audit: AuditLog;
   /** Calls other agents' skills over mTLS. */
   readonly peers: PeerClient;
 }
@@ -85,7 +85,7 @@ export async function runAgent(
   const registry = createMetricsRegistry({ agent: name });
   const tls = tlsFilesFor(config, name);
   const store = await openDatabase(opts.databaseUrl ?? stateDatabaseUrl(config, name));
-  const audit: AuditSink = new AuditLog(store);
+  const audit = new AuditLog(store);
   const peers = await createPeerClient({ self: name, config, tls, logger, registry });
   const context: AgentContext = { name, config, dataDir, logger, registry, tls, store, audit, peers };
 

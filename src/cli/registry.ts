@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { registerAgentCommand } from './commands/agent.ts';
+import { registerAuditCommands } from './commands/audit.ts';
 import { registerConfigCommands } from './commands/config.ts';
 import { registerGateCommands } from './commands/gate.ts';
 import { registerRulesCommands } from './commands/rules.ts';
+import { registerPolicyCommands } from './commands/policy.ts';
 import { registerReplayCommand } from './commands/replay.ts';
 import { registerScenarioCommands } from './commands/scenario.ts';
 import { registerUpCommand } from './commands/up.ts';
@@ -12,8 +14,10 @@ export type CommandRegistrar = (program: Command) => void;
 
 export const COMMANDS: CommandRegistrar[] = [
   registerAgentCommand,
+  registerAuditCommands,
   registerConfigCommands,
   registerGateCommands,
+  registerPolicyCommands,
   registerReplayCommand,
   registerRulesCommands,
   registerScenarioCommands,

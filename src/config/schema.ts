@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AgentsConfigSchema } from '../agents/config.ts';
 import { CoordinatorConfigSchema } from '../agents/coordinator/config.ts';
 import { NotifyConfigSchema } from '../agents/notify/config.ts';
+import { PolicyConfig } from '../policy/config.ts';
 import { EventStoreConfigSchema } from '../store/event-store-config.ts';
 
 /** Falconer's one typed configuration. Every key has a default, so an empty file is a valid config. */
@@ -74,6 +75,8 @@ export const ConfigSchema = z
     eventStore: EventStoreConfigSchema.prefault({}),
     notify: NotifyConfigSchema.prefault({}),
     coordinator: CoordinatorConfigSchema,
+    /** How remediation proposals get their decision: the embedded Wasm bundle or an OPA server. */
+    policy: PolicyConfig.prefault({}),
   })
   .strict();
 

@@ -12,6 +12,8 @@ import { Counter } from 'prom-client';
 import { defineSkill } from '../../a2a/skill.ts';
 import { executeAction, rollbackAction } from '../../actions/execute.ts';
 import { proposeActions } from '../../actions/propose.ts';
+import { PolicyDecider } from '../../policy/decide.ts';
+import { createPolicyEvaluator } from '../../policy/registry.ts';
 import { ExecuteInput, ExecuteOutput, ProposeInput, ProposeOutput } from '../contracts.ts';
 import type { AgentContext, AgentParts } from '../runtime.ts';
 
@@ -31,6 +33,15 @@ export async function createRemediateAgent(ctx: AgentContext): Promise<AgentPart
     registers: [ctx.registry],
   });
 
+  // Fail closed: a remediate agent that cannot load its policy does not start.
+  const evaluator = await createPolicyEvaluator(ctx.config.policy);
+  const decider = new PolicyDecider({
+    evaluator,
+    audit: ctx.audit,
+    falconerNamespace: ctx.config.policy.falconerNamespace,
+    actor: 'remediate',
+  });
+
   const propose = defineSkill({
     id: 'actions.propose',
     name: 'Propose actions',
@@ -39,10 +50,22 @@ export async function createRemediateAgent(ctx: AgentContext): Promise<AgentPart
     input: ProposeInput,
     output: ProposeOutput,
     handle: async (input, skillCtx) => {
-      const proposals = proposeActions(input.incident, input.analysis, { dryRun: true });
-      for (const p of proposals) outcomes.inc({ kind: p.kind, step: 'propose', outcome: 'proposed' });
+      const proposals = [];
+      for (const p of proposeActions(input.incident, input.analysis, { dryRun: true })) {
+        const decision = await decider.decide(p, input.incident, input.analysis);
+        proposals.push({ ...p, decision });
+        const outcome = !decision.allowed
+          ? 'denied'
+          : decision.requiresApproval
+            ? 'needs-approval'
+            : 'allowed';
+        outcomes.inc({ kind: p.kind, step: 'propose', outcome });
+      }
       skillCtx.logger.info(
-        { incidentId: input.incident.id, proposals: proposals.map((p) => `${p.kind}:${p.id}`) },
+        {
+          incidentId: input.incident.id,
+          proposals: proposals.map((p) => `${p.kind}:${p.decision.allowed ? 'allowed' : 'denied'}`),
+        },
         'actions proposed',
       );
       return { proposals };
@@ -109,6 +132,6 @@ export async function createRemediateAgent(ctx: AgentContext): Promise<AgentPart
       'Proposes and, once policy and people allow, executes remediation actions (dry-run by default)',
     skills: [propose, execute, rollback],
     ready: () => true,
-    close: async () => {},
+    close: () => evaluator.close(),
   };
 }
