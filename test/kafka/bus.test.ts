@@ -37,9 +37,14 @@ after(async () => {
   await kafka?.stop();
 });
 
-function recordingLog(): KafkaLog & { warnings: string[] } {
+function recordingLog(): KafkaLog & { warnings: string[]; details: string[] } {
   const warnings: string[] = [];
-  return { warnings, info: () => {}, warn: (_o, m) => warnings.push(m), error: (_o, m) => warnings.push(m) };
+  const details: string[] = [];
+  const keep = (o: object, m: string): void => {
+    warnings.push(m);
+    details.push(`${m} ${JSON.stringify(o)}`);
+  };
+  return { warnings, details, info: keep, warn: keep, error: keep };
 }
 
 async function until(what: string, check: () => boolean, ms = 60_000): Promise<void> {
@@ -75,49 +80,57 @@ async function readTopic(brokers: string[], topic: string, count: number) {
   return out;
 }
 
-test('bad records go to the dead-letter topic with the reason in headers; the consumer keeps going', async (t) => {
-  if (!requireComponent(t, 'kafka', installed, 'run: bash scripts/kafka.sh install')) return;
-  const brokers = kafka!.brokers;
-  const topic = newTopic();
-  const log = recordingLog();
-  const bus = new KafkaBus<NormalizedEvent>({
-    config: { brokers, topics: { events: topic, deadLetter: `${topic}.dlq` }, maxRecordBytes: 4096 },
-    codec: falcoEventCodec(),
-    log,
-  });
-  t.after(() => bus.close());
-  const got: NormalizedEvent[] = [];
-  bus.subscribe(topic, 'detect', (records) => {
-    for (const r of records) got.push(r.value);
-  });
-  await bus.start();
-  await bus.sendRaw(topic, [
-    { key: alertKey(1), value: alertLine(1) },
-    { value: 'this is not JSON {' },
-    { value: JSON.stringify({ rule: 'x', padding: 'y'.repeat(5000) }) },
-    { value: JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web' } }) },
-    { value: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]) },
-    { value: '' },
-    { key: alertKey(2), value: alertLine(2) },
-  ]);
-  await until('the two good alerts', () => got.length === 2);
-  // Two keys, maybe two partitions: no order between them.
-  assert.deepEqual(got.map((e) => e.fields['proc.pid']).sort(), [1, 2]);
-  const dead = await readTopic(brokers, `${topic}.dlq`, 5);
-  assert.deepEqual(
-    dead.map((d) => d.headers.get(DLQ_HEADERS.code)),
-    ['EVENT_INVALID_JSON', 'EVENT_TOO_LARGE', 'EVENT_SCHEMA', 'EVENT_INVALID_UTF8', 'EVENT_INVALID_JSON'],
-  );
-  const [first] = dead;
-  assert.equal(first!.value, 'this is not JSON {', 'the rejected bytes are kept as they were');
-  assert.equal(first!.headers.get(DLQ_HEADERS.topic), topic);
-  assert.equal(first!.headers.get(DLQ_HEADERS.partition), '0');
-  assert.equal(first!.headers.get(DLQ_HEADERS.offset), '1');
-  assert.match(first!.headers.get(DLQ_HEADERS.message) ?? '', /invalid JSON/);
-  assert.match(dead[2]!.headers.get(DLQ_HEADERS.message) ?? '', /priority|output_fields|time/);
-  assert.equal(bus.stats().deadLettered, 5);
-  assert.ok(log.warnings.includes('kafka records dead-lettered'));
-});
+test(
+  'bad records go to the dead-letter topic with the reason in headers; the consumer keeps going',
+  { timeout: 300_000 },
+  async (t) => {
+    if (!requireComponent(t, 'kafka', installed, 'run: bash scripts/kafka.sh install')) return;
+    const brokers = kafka!.brokers;
+    const topic = newTopic();
+    const log = recordingLog();
+    const bus = new KafkaBus<NormalizedEvent>({
+      config: { brokers, topics: { events: topic, deadLetter: `${topic}.dlq` }, maxRecordBytes: 4096 },
+      codec: falcoEventCodec(),
+      log,
+    });
+    t.after(() => bus.close());
+    t.after(() => {
+      for (const d of log.details) t.diagnostic(d.slice(0, 500));
+    });
+    const got: NormalizedEvent[] = [];
+    bus.subscribe(topic, 'detect', (records) => {
+      for (const r of records) got.push(r.value);
+    });
+    await bus.start();
+    await bus.sendRaw(topic, [
+      { key: alertKey(1), value: alertLine(1) },
+      { value: 'this is not JSON {' },
+      { value: JSON.stringify({ rule: 'x', padding: 'y'.repeat(5000) }) },
+      { value: JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web' } }) },
+      { value: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]) },
+      { value: '' },
+      { key: alertKey(2), value: alertLine(2) },
+    ]);
+    // The first consumer group on a fresh broker waits for __consumer_offsets to be created: slow on a busy machine.
+    await until('the two good alerts', () => got.length === 2, 240_000);
+    // Two keys, maybe two partitions: no order between them.
+    assert.deepEqual(got.map((e) => e.fields['proc.pid']).sort(), [1, 2]);
+    const dead = await readTopic(brokers, `${topic}.dlq`, 5);
+    assert.deepEqual(
+      dead.map((d) => d.headers.get(DLQ_HEADERS.code)),
+      ['EVENT_INVALID_JSON', 'EVENT_TOO_LARGE', 'EVENT_SCHEMA', 'EVENT_INVALID_UTF8', 'EVENT_INVALID_JSON'],
+    );
+    const [first] = dead;
+    assert.equal(first!.value, 'this is not JSON {', 'the rejected bytes are kept as they were');
+    assert.equal(first!.headers.get(DLQ_HEADERS.topic), topic);
+    assert.equal(first!.headers.get(DLQ_HEADERS.partition), '0');
+    assert.equal(first!.headers.get(DLQ_HEADERS.offset), '1');
+    assert.match(first!.headers.get(DLQ_HEADERS.message) ?? '', /invalid JSON/);
+    assert.match(dead[2]!.headers.get(DLQ_HEADERS.message) ?? '', /priority|output_fields|time/);
+    assert.equal(bus.stats().deadLettered, 5);
+    assert.ok(log.warnings.includes('kafka records dead-lettered'));
+  },
+);
 
 test('a missing topic is refused with its name when createTopics is false', async (t) => {
   if (!requireComponent(t, 'kafka', installed, 'run: bash scripts/kafka.sh install')) return;
@@ -272,8 +285,10 @@ test('a slow handler stops fetching (backpressure) and the buffer stays bounded'
   await until('all handled', () => handled >= N);
   assert.equal(handled, N);
   assert.ok(bus.stats().pauses > 0, 'the buffer filled at least once');
-  // The stream's buffer (300) plus at most one fetch response (16 KiB ≈ 130 records).
-  assert.ok(deepest <= 300 + 200, `buffer depth ${deepest} stayed bounded`);
+  // The stream's buffer (300) plus one fetch response. Brokers return whole record batches even past
+  // fetchMaxBytes, and the producer wrote batches of at most 2048 records (its send chunk).
+  assert.ok(deepest <= 300 + 2048, `buffer depth ${deepest} stayed bounded`);
+  assert.ok(deepest < N / 2, `buffer depth ${deepest}: the backlog stayed in Kafka`);
 });
 
 test('detect on Kafka: the HTTP ingest writes Falco JSON to the topic and the consumer scores it', async (t) => {
