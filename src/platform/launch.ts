@@ -112,7 +112,7 @@ export async function launchPlatform(opts: LaunchOptions): Promise<Platform> {
   }
   const host = config.agents.host;
   const opsUrl = (name: AgentName) => `http://${host}:${config.agents[name].opsPort}`;
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 180_000);
   try {
     await Promise.all(
       order.map((name) => waitReady(`${opsUrl(name)}/readyz`, deadline, () => (crashes.get(name) ?? 0) > 3)),
