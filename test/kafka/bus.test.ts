@@ -89,7 +89,13 @@ test(
     const topic = newTopic();
     const log = recordingLog();
     const bus = new KafkaBus<NormalizedEvent>({
-      config: { brokers, topics: { events: topic, deadLetter: `${topic}.dlq` }, maxRecordBytes: 4096 },
+      // One partition each, so the records' order and offsets are known.
+      config: {
+        brokers,
+        topics: { events: topic, deadLetter: `${topic}.dlq` },
+        maxRecordBytes: 4096,
+        partitions: 1,
+      },
       codec: falcoEventCodec(),
       log,
     });
@@ -271,19 +277,23 @@ test('a slow handler stops fetching (backpressure) and the buffer stays bounded'
   t.after(() => bus.close());
   const N = 5000;
   let handled = 0;
+  const distinct = new Set<number>();
   let deepest = 0;
   bus.subscribe(topic, 'slow', async (records) => {
     deepest = Math.max(deepest, bus.stats().buffered);
     await sleep(5);
     handled += records.length;
+    for (const r of records) distinct.add(r.value.n);
   });
   await bus.start();
   bus.publish(
     topic,
     Array.from({ length: N }, (_, n) => ({ key: `k${n % 10}`, value: { n, pad: 'x'.repeat(100) } })),
   );
-  await until('all handled', () => handled >= N);
-  assert.equal(handled, N);
+  await until('all handled', () => distinct.size === N);
+  // At-least-once: when fetching resumes the client may fetch a range twice; the detect service drops
+  // such repeats by event id. They stay a fraction of the backlog.
+  assert.ok(handled - N < N / 2, `${handled - N} records delivered twice`);
   assert.ok(bus.stats().pauses > 0, 'the buffer filled at least once');
   // The stream's buffer (300) plus one fetch response. Brokers return whole record batches even past
   // fetchMaxBytes, and the producer wrote batches of at most 2048 records (its send chunk).
