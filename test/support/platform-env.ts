@@ -1,0 +1,46 @@
+/**
+ * Free loopback ports for a whole platform (five agents × A2A + ops, the
+ * ingest, the HITL API), as the FALCONER_* variables that move them, so that
+ * platform tests run beside each other and beside a developer's `falconer up`.
+ */
+import { createServer } from 'node:net';
+import { AGENT_NAMES } from '../../src/agents/contracts.ts';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface PlatformPorts {
+  readonly env: Record<string, string>;
+  readonly ingest: number;
+  readonly api: number;
+  readonly a2a: Record<string, number>;
+  readonly ops: Record<string, number>;
+}
+
+export async function platformPorts(): Promise<PlatformPorts> {
+  const env: Record<string, string> = {};
+  const a2a: Record<string, number> = {};
+  const ops: Record<string, number> = {};
+  for (const name of AGENT_NAMES) {
+    const upper = name.toUpperCase();
+    a2a[name] = await freePort();
+    ops[name] = await freePort();
+    env[`FALCONER_AGENTS_${upper}_A2A_PORT`] = String(a2a[name]);
+    env[`FALCONER_AGENTS_${upper}_OPS_PORT`] = String(ops[name]);
+    env[`FALCONER_AGENTS_${upper}_URL`] = `https://localhost:${a2a[name]}`;
+  }
+  const ingest = await freePort();
+  const api = await freePort();
+  env.FALCONER_INGEST_PORT = String(ingest);
+  env.FALCONER_COORDINATOR_API_PORT = String(api);
+  return { env, ingest, api, a2a, ops };
+}
