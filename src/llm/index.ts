@@ -1,0 +1,10 @@
+export * from './types.ts';
+export * from './config.ts';
+export * from './errors.ts';
+export { LlmClient, createLlmClient, type CallRecord, type LlmClientOptions } from './client.ts';
+export { registerProvider, createProvider, providerKinds, type ProviderFactory } from './registry.ts';
+export { OpenAiCompatibleProvider } from './openai.ts';
+export { AnthropicProvider, ANTHROPIC_VERSION } from './anthropic.ts';
+export { CircuitBreaker, type BreakerState } from './breaker.ts';
+export { Budget, type BudgetName } from './budget.ts';
+export { resolveApiKey } from './secret.ts';
