@@ -1,0 +1,447 @@
+/**
+ * End-to-end latency of the five-process platform (not a test): time from an
+ * attack's first event entering the ingest to the first webhook notification
+ * of the incident that contains it, while a generated scenario is replayed at
+ * --replay-rate events/s of wall time (default 5,000) as background load, with
+ * the offline analyst. Also the resident memory of every agent idle (ready,
+ * before the replay) and under that load (max of samples every 500 ms), and
+ * each agent's CPU share over the replay, to see what dominates.
+ *   node --import tsx bench/platform.ts [--minutes M] [--rate R] [--seed S] [--replay-rate E] [--write]
+ * Attacks whose first event falls within the gate's warm-up (20,000 events, the
+ * default) cannot be detected and are left out of the latency figures.
+ */
+import { execSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AGENT_NAMES, type AgentName } from '../src/agents/contracts.ts';
+import { loadConfig } from '../src/config/load.ts';
+import { parsePrometheusText, sumMetric } from '../src/demo/prometheus-text.ts';
+import { createNormalizer } from '../src/events/normalize.ts';
+import { createHttpTarget } from '../src/ingest/http-target.ts';
+import { replayStream, type ReplayTarget } from '../src/ingest/replay.ts';
+import { launchPlatform, type Platform } from '../src/platform/launch.ts';
+import { generateScenario } from '../src/scenario/generate.ts';
+import { alertLine } from '../src/scenario/serialize.ts';
+import { platformPorts } from '../test/support/platform-env.ts';
+
+const args = process.argv.slice(2);
+const flag = (name: string, fallback: number): number => {
+  const i = args.indexOf(name);
+  const v = i === -1 ? NaN : Number(args[i + 1]);
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+};
+// 240 min of event time at 50 alerts/s: 720,000 events, 72 attacks, 144 s of wall time at 5,000/s.
+const MINUTES = flag('--minutes', 240);
+const RATE = flag('--rate', 50);
+const SEED = flag('--seed', 7);
+const REPLAY_RATE = flag('--replay-rate', 5000);
+/** Events per ingest request (Falco's http_output posts one; falcosidekick batches): 20 ms of load. */
+const BATCH = flag('--batch', 100);
+const WARMUP_EVENTS = 20_000;
+const CLUSTER = 'bench';
+const TARGET_P99_MS = 1000;
+
+// ---------------------------------------------------------------- webhook receiver
+interface Arrival {
+  incidentId: string;
+  kind: string;
+  atMs: number;
+}
+async function webhookReceiver(): Promise<{ server: Server; url: string; arrivals: Arrival[] }> {
+  const arrivals: Arrival[] = [];
+  const server = createServer((req, res) => {
+    const atMs = Date.now(); // arrival of the request, before its body is read
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      try {
+        const b = JSON.parse(body) as { kind?: string; incident?: { id?: string } };
+        if (typeof b.incident?.id === 'string')
+          arrivals.push({ incidentId: b.incident.id, kind: String(b.kind), atMs });
+      } catch {
+        // not a notification
+      }
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return { server, url: `http://127.0.0.1:${port}/hook`, arrivals };
+}
+
+// ---------------------------------------------------------------- scenario with attack lines
+interface Attack {
+  id: string;
+  kind: string;
+  firstLine: number;
+  eventIds: Set<string>;
+  firstSentMs: number | null;
+}
+const attacks = new Map<string, Attack>();
+const attackByFirstLine = new Map<number, Attack>();
+
+async function* scenario(): AsyncGenerator<string> {
+  const normalize = createNormalizer({ cluster: CLUSTER });
+  let chunk: string[] = [];
+  for (const { alert, label } of generateScenario({ seed: SEED, minutes: MINUTES, rate: RATE })) {
+    if (label.label === 'attack' && label.attackId !== null) {
+      let a = attacks.get(label.attackId);
+      if (!a) {
+        a = {
+          id: label.attackId,
+          kind: label.kind ?? 'unknown',
+          firstLine: label.line,
+          eventIds: new Set(),
+          firstSentMs: null,
+        };
+        attacks.set(a.id, a);
+        attackByFirstLine.set(label.line, a);
+      }
+      a.eventIds.add(normalize(alert).id);
+    }
+    chunk.push(alertLine(alert));
+    if (chunk.length === 256) {
+      yield `${chunk.join('\n')}\n`;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield `${chunk.join('\n')}\n`;
+}
+
+/** The HTTP ingest target, stamping each attack's first event with the wall time its request starts. */
+function stampingTarget(inner: ReplayTarget): ReplayTarget {
+  return {
+    send(batch, lines) {
+      const now = Date.now();
+      for (const line of lines) {
+        const a = attackByFirstLine.get(line);
+        if (a && a.firstSentMs === null) a.firstSentMs = now;
+      }
+      return inner.send(batch, lines);
+    },
+  };
+}
+
+// ---------------------------------------------------------------- per-agent RSS and CPU from /proc
+function rssMb(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+    return Number.isFinite(kb) ? kb / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+/** utime + stime in clock ticks (100/s on Linux). */
+function cpuTicks(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+const pids = (p: Platform) =>
+  Object.fromEntries(AGENT_NAMES.map((n) => [n, p.supervisor.pid(n)])) as Record<
+    AgentName,
+    number | undefined
+  >;
+
+// ---------------------------------------------------------------- platform helpers
+async function scrape(url: string) {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  return parsePrometheusText(await res.text());
+}
+async function api<T>(p: Platform, path: string): Promise<T> {
+  const token = readFileSync(p.endpoints.apiTokenFile, 'utf8').trim();
+  const res = await fetch(`${p.endpoints.api}${path}`, {
+    headers: { authorization: `Bearer ${token}` },
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (!res.ok) throw new Error(`HITL API ${path}: HTTP ${res.status}`);
+  return (await res.json()) as T;
+}
+interface ListedIncident {
+  id: string;
+  status: string;
+  createdAt: number;
+}
+const MOVING = new Set(['new', 'analysing', 'proposed', 'remediating']);
+
+/** Until every accepted event is gated, no signal queued, no incident mid-step, for 2 s. */
+async function settle(p: Platform, accepted: number, timeoutMs = 180_000): Promise<number> {
+  const started = Date.now();
+  let quietSince = 0;
+  for (;;) {
+    const detect = await scrape(p.endpoints.metrics.detect);
+    const seen =
+      sumMetric(detect, 'falconer_events_scored_total') +
+      sumMetric(detect, 'falconer_gate_warmup_events_total');
+    const outbox = sumMetric(detect, 'falconer_signal_outbox_depth');
+    const { incidents } = await api<{ incidents: ListedIncident[] }>(p, '/incidents');
+    const quiet = seen >= accepted && outbox === 0 && !incidents.some((i) => MOVING.has(i.status));
+    if (quiet) {
+      quietSince ||= Date.now();
+      if (Date.now() - quietSince >= 2_000) return Date.now() - started;
+    } else quietSince = 0;
+    if (Date.now() - started > timeoutMs) throw new Error('the platform did not settle in time');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function signalEvents(dataDir: string): Map<string, Set<string>> {
+  const byId = new Map<string, Set<string>>();
+  let text = '';
+  try {
+    text = readFileSync(join(dataDir, 'signals.ndjson'), 'utf8');
+  } catch {
+    // no signal at all
+  }
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    try {
+      const s = JSON.parse(line) as { id?: string; eventIds?: string[] };
+      if (typeof s.id !== 'string' || !Array.isArray(s.eventIds)) continue;
+      let set = byId.get(s.id);
+      if (!set) byId.set(s.id, (set = new Set()));
+      for (const e of s.eventIds) set.add(e);
+    } catch {
+      // a line being written
+    }
+  }
+  return byId;
+}
+
+const pct = (sorted: number[], q: number): number | null =>
+  sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+const stats = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { n: s.length, p50: pct(s, 0.5), p99: pct(s, 0.99), max: s.at(-1) ?? null };
+};
+const round1 = (x: number | null) => (x === null ? null : Number(x.toFixed(1)));
+
+// ---------------------------------------------------------------- run
+const dir = mkdtempSync(join(tmpdir(), 'falconer-bench-platform-'));
+const hook = await webhookReceiver();
+const ports = await platformPorts();
+Object.assign(process.env, ports.env); // this process computes the same config as the agents
+const configFile = join(dir, 'falconer.yaml');
+writeFileSync(
+  configFile,
+  [
+    `cluster: ${CLUSTER}`,
+    'notify:',
+    '  sinks:',
+    '    - kind: file',
+    '      console: false',
+    '    - kind: webhook',
+    `      url: ${hook.url}`,
+    '',
+  ].join('\n'),
+);
+const config = loadConfig({ file: configFile, overrides: { dataDir: join(dir, 'data') } });
+const loadStart = loadavg();
+let platform: Platform | undefined;
+try {
+  const launchStarted = Date.now();
+  platform = await launchPlatform({ config, configFile, env: ports.env });
+  const readyMs = Date.now() - launchStarted;
+  process.stderr.write(`platform ready in ${readyMs} ms; idle sampling\n`);
+  const p = platform;
+
+  // Idle: ready, a few seconds to finish start-up work, then the mean of 4 samples.
+  await new Promise((r) => setTimeout(r, 3_000));
+  const idleSamples: Record<string, number[]> = {};
+  for (let i = 0; i < 4; i++) {
+    for (const [name, pid] of Object.entries(pids(p))) {
+      const v = rssMb(pid);
+      if (v !== null) (idleSamples[name] ??= []).push(v);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  // Cross-check with what the agents report about themselves.
+  const idleReported: Record<string, number> = {};
+  for (const name of AGENT_NAMES) {
+    const m = await scrape(p.endpoints.metrics[name]);
+    idleReported[name] = sumMetric(m, 'falconer_process_resident_memory_bytes') / 2 ** 20;
+  }
+
+  // Under load: every 500 ms during the replay.
+  const loadMax: Record<string, number> = {};
+  const loadSum: Record<string, number> = {};
+  let loadSampleCount = 0;
+  const sampler = setInterval(() => {
+    loadSampleCount++;
+    for (const [name, pid] of Object.entries(pids(p))) {
+      const v = rssMb(pid);
+      if (v === null) continue;
+      loadMax[name] = Math.max(loadMax[name] ?? 0, v);
+      loadSum[name] = (loadSum[name] ?? 0) + v;
+    }
+  }, 500);
+  const ticksBefore = Object.fromEntries(AGENT_NAMES.map((n) => [n, cpuTicks(p.supervisor.pid(n))]));
+  const replayLoad = loadavg();
+  process.stderr.write(
+    `replaying ${MINUTES} min × ${RATE}/s of event time at ${REPLAY_RATE} events/s of wall time\n`,
+  );
+  let lastProgress = 0;
+  const summary = await replayStream(
+    scenario(),
+    stampingTarget(createHttpTarget({ url: p.endpoints.ingest })),
+    {
+      rate: REPLAY_RATE,
+      batch: BATCH,
+      normalize: { cluster: CLUSTER },
+      onProgress: (pr) => {
+        if (Date.now() - lastProgress < 10_000) return;
+        lastProgress = Date.now();
+        process.stderr.write(`  ${pr.accepted} accepted in ${pr.seconds.toFixed(0)} s\n`);
+      },
+    },
+  );
+  clearInterval(sampler);
+  const ticksAfter = Object.fromEntries(AGENT_NAMES.map((n) => [n, cpuTicks(p.supervisor.pid(n))]));
+  process.stderr.write(
+    `replayed ${summary.events} events in ${summary.seconds.toFixed(1)} s (${summary.eventsPerSecond}/s); settling\n`,
+  );
+  const settleMs = await settle(p, summary.accepted);
+
+  // Join: incident → its signals' event ids → attacks; incident → first webhook arrival.
+  const detect = await scrape(p.endpoints.metrics.detect);
+  const notify = await scrape(p.endpoints.metrics.notify);
+  const { incidents } = await api<{ incidents: ListedIncident[] }>(p, '/incidents');
+  const eventsOfSignal = signalEvents(p.dataDir);
+  const incidentOfEvent = new Map<string, ListedIncident>();
+  for (const item of incidents) {
+    const detail = await api<{ signals: { id: string }[] }>(p, `/incidents/${encodeURIComponent(item.id)}`);
+    for (const s of detail.signals)
+      for (const e of eventsOfSignal.get(s.id) ?? []) {
+        const prev = incidentOfEvent.get(e);
+        if (!prev || item.createdAt < prev.createdAt) incidentOfEvent.set(e, item);
+      }
+  }
+  const firstArrival = new Map<string, Arrival>();
+  for (const a of hook.arrivals) {
+    const prev = firstArrival.get(a.incidentId);
+    if (!prev || a.atMs < prev.atMs) firstArrival.set(a.incidentId, a);
+  }
+
+  const perAttack = [...attacks.values()].map((a) => {
+    let incident: ListedIncident | undefined;
+    for (const e of a.eventIds) {
+      const i = incidentOfEvent.get(e);
+      if (i && (!incident || i.createdAt < incident.createdAt)) incident = i;
+    }
+    const arrival = incident ? firstArrival.get(incident.id) : undefined;
+    const sent = a.firstSentMs;
+    return {
+      attackId: a.id,
+      kind: a.kind,
+      firstLine: a.firstLine,
+      inWarmup: a.firstLine <= WARMUP_EVENTS,
+      incidentId: incident?.id ?? null,
+      incidentStatus: incident?.status ?? null,
+      notificationKind: arrival?.kind ?? null,
+      msToIncident: incident && sent !== null ? incident.createdAt - sent : null,
+      msToNotification: arrival && sent !== null ? arrival.atMs - sent : null,
+    };
+  });
+  const measured = perAttack.filter((a) => !a.inWarmup);
+  const notified = measured.filter((a) => a.msToNotification !== null);
+  const latency = stats(notified.map((a) => a.msToNotification!));
+  const toIncident = stats(notified.map((a) => a.msToIncident!));
+  const incidentToNotification = stats(notified.map((a) => a.msToNotification! - a.msToIncident!));
+
+  const agents = Object.fromEntries(
+    AGENT_NAMES.map((n) => {
+      const idle = idleSamples[n] ?? [];
+      const idleMean = idle.length ? idle.reduce((x, y) => x + y, 0) / idle.length : null;
+      return [
+        n,
+        {
+          rssIdleMb: round1(idleMean),
+          rssIdleReportedMb: round1(idleReported[n] ?? null),
+          rssUnderLoadMaxMb: round1(loadMax[n] ?? null),
+          rssUnderLoadMeanMb: round1(loadSampleCount ? (loadSum[n] ?? 0) / loadSampleCount : null),
+          cpuShareDuringReplay: Number(
+            ((ticksAfter[n]! - ticksBefore[n]!) / 100 / Math.max(summary.seconds, 1e-9)).toFixed(3),
+          ),
+        },
+      ];
+    }),
+  );
+
+  const result = {
+    benchmark: 'platform',
+    description:
+      'Five agents as separate processes on loopback (mTLS A2A), offline analyst, webhook sink to a local receiver; ' +
+      'latency = first webhook notification of the incident holding an attack event − wall time the request carrying the attack’s first event started',
+    scenario: {
+      seed: SEED,
+      minutes: MINUTES,
+      rate: RATE,
+      replayRate: REPLAY_RATE,
+      batch: BATCH,
+      gateWarmupEvents: WARMUP_EVENTS,
+    },
+    replay: {
+      events: summary.events,
+      accepted: summary.accepted,
+      rejected: summary.rejected,
+      seconds: Number(summary.seconds.toFixed(1)),
+      eventsPerSecond: summary.eventsPerSecond,
+      settleMs,
+    },
+    platform: {
+      readyMs,
+      forwarded: sumMetric(detect, 'falconer_events_forwarded_total'),
+      signals: sumMetric(detect, 'falconer_signal_reports_total', { kind: 'opened' }),
+      incidents: incidents.length,
+      notificationsDelivered: sumMetric(notify, 'falconer_notifications_total', { outcome: 'delivered' }),
+      webhookArrivals: hook.arrivals.length,
+      crashes: Object.fromEntries(p.crashes()),
+    },
+    attacks: {
+      total: perAttack.length,
+      inWarmup: perAttack.length - measured.length,
+      measured: measured.length,
+      withIncident: measured.filter((a) => a.incidentId !== null).length,
+      notified: notified.length,
+    },
+    latencyMs: latency,
+    breakdownMs: { firstEventToIncident: toIncident, incidentToNotification },
+    targets: {
+      p99UnderOneSecond: latency.p99 !== null && latency.p99 < TARGET_P99_MS,
+      p99LimitMs: TARGET_P99_MS,
+    },
+    agents,
+    perAttack: measured,
+    machine: {
+      node: process.version,
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: cpus().length,
+      loadAverageStart: loadStart.map((x) => Number(x.toFixed(2))),
+      loadAverageAtReplay: replayLoad.map((x) => Number(x.toFixed(2))),
+      loadAverageEnd: loadavg().map((x) => Number(x.toFixed(2))),
+    },
+    date: new Date().toISOString(),
+    commit: execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim(),
+  };
+  console.log(JSON.stringify({ ...result, perAttack: `${result.perAttack.length} attacks` }, null, 2));
+  if (args.includes('--write')) {
+    mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+    writeFileSync(
+      new URL('./results/platform.json', import.meta.url),
+      `${JSON.stringify(result, null, 2)}\n`,
+    );
+  }
+} finally {
+  await platform?.stop();
+  hook.server.close();
+  rmSync(dir, { recursive: true, force: true });
+}
