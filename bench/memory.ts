@@ -1,20 +1,23 @@
 /**
- * Resident memory of the detect service across a long replay (not a test):
- * starts `falconer up` as a child process, replays a generated scenario of
- * --events alerts (default 10 million) into its HTTP ingest, and samples the
- * child's RSS from /proc. Memory must stay flat (bounded sketches, capped maps,
- * evicted signals) and under 300 MB.
+ * Resident memory of the detect agent across a long replay (not a test):
+ * starts `falconer up` as a child process (a supervisor with the five agents as
+ * its own children, on free loopback ports), replays a generated scenario of
+ * --events alerts (default 10 million) into detect's HTTP ingest, and samples
+ * the detect agent's RSS from /proc (it holds the ingest, the bus and the gate).
+ * Memory must stay flat (bounded sketches, capped maps, evicted signals) and
+ * under 300 MB.
  *   node --import tsx bench/memory.ts [--events N] [--write]
  */
 import { spawn } from 'node:child_process';
 import { execSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHttpTarget } from '../src/ingest/http-target.ts';
 import { replayStream } from '../src/ingest/replay.ts';
 import { generateScenario } from '../src/scenario/generate.ts';
 import { alertLine } from '../src/scenario/serialize.ts';
+import { platformPorts } from '../test/support/platform-env.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number): number => {
@@ -30,6 +33,24 @@ function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
   return kb / 1024;
+}
+
+/** The detect agent: the child of `falconer up` started as `falconer agent detect` (looked up again after a restart). */
+function detectPid(supervisorPid: number): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== supervisorPid) continue;
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const i = argv.indexOf('agent');
+      if (i !== -1 && argv[i + 1] === 'detect') return Number(entry);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return undefined;
 }
 
 async function* lines(): AsyncGenerator<string> {
@@ -54,9 +75,11 @@ async function metricValue(url: string, name: string): Promise<number> {
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'falconer-mem-'));
-const child = spawn(process.execPath, ['bin/falconer.js', 'up', '--port', '0', '--data-dir', dataDir], {
+const ports = await platformPorts();
+const child = spawn(process.execPath, ['bin/falconer.js', 'up', '--data-dir', dataDir], {
   env: {
     ...process.env,
+    ...ports.env,
     FALCONER_LOG_LEVEL: 'warn',
     FALCONER_INGEST_RATE_LIMIT_EVENTS_PER_SECOND: '10000000',
     FALCONER_INGEST_RATE_LIMIT_BURST: '10000000',
@@ -69,13 +92,25 @@ const ingestUrl = await new Promise<string>((resolve, reject) => {
   let err = '';
   child.stderr.on('data', (d: Buffer) => {
     err += d.toString();
-    const m = /ingest (http:\/\/\S+\/events)/.exec(err);
+    // Printed once every agent is ready.
+    const m = /ingest\s+(http:\/\/\S+\/events)/.exec(err);
     if (m?.[1]) resolve(m[1]);
   });
   child.once('exit', (code) => reject(new Error(`falconer up exited with ${code}: ${err.slice(-2000)}`)));
 });
-const pid = child.pid as number;
-const metricsUrl = ingestUrl.replace(/\/events$/, '/metrics');
+let pid = detectPid(child.pid as number);
+if (pid === undefined) throw new Error('no `falconer agent detect` child of `falconer up` found');
+// Counters live on detect's ops server, not on the ingest.
+const metricsUrl = `http://127.0.0.1:${ports.ops.detect}/metrics`;
+const detectRssMb = (): number => {
+  try {
+    return rssMb(pid as number);
+  } catch {
+    // detect was restarted by the supervisor: follow the new process
+    pid = detectPid(child.pid as number);
+    return pid === undefined ? NaN : rssMb(pid);
+  }
+};
 const samples: { events: number; seconds: number; rssMb: number }[] = [];
 const started = Date.now();
 let sent = 0;
@@ -83,7 +118,7 @@ const sampler = setInterval(() => {
   samples.push({
     events: sent,
     seconds: (Date.now() - started) / 1000,
-    rssMb: Number(rssMb(pid).toFixed(1)),
+    rssMb: Number(detectRssMb().toFixed(1)),
   });
 }, 2000);
 const loadStart = loadavg();
@@ -102,7 +137,7 @@ for (let i = 0; i < 600; i++) {
   await new Promise((r) => setTimeout(r, 1000));
 }
 clearInterval(sampler);
-const finalRss = rssMb(pid);
+const finalRss = detectRssMb();
 samples.push({ events: sent, seconds: (Date.now() - started) / 1000, rssMb: Number(finalRss.toFixed(1)) });
 child.kill('SIGTERM');
 await new Promise((r) => child.once('exit', r));
@@ -122,7 +157,7 @@ const trendMb = meanOf(late) - meanOf(early);
 const result = {
   benchmark: 'memory',
   description:
-    'RSS of `falconer up` (ingest → bus → gate) while a generated scenario is replayed into its HTTP ingest',
+    'RSS of the detect agent of `falconer up` (ingest → bus → gate) while a generated scenario is replayed into its HTTP ingest',
   events: summary.events,
   accepted: summary.accepted,
   rejected: summary.rejected,

@@ -63,14 +63,40 @@ if (pipeline) {
 
 const memory = load('memory.json');
 if (memory) {
+  // Results from before the agents were split measured `falconer up` as one process.
+  const measuredProcess = String(memory.description).includes('detect agent')
+    ? 'the detect agent of `falconer up`'
+    : '`falconer up` as a child process';
   out.push(
-    `**Memory across a long replay** (\`falconer up\` as a child process, ${num(memory.events)} generated alerts replayed into its HTTP ingest at ${num(memory.eventsPerSecond)} events/s; RSS sampled from /proc). \`node --import tsx bench/memory.ts --write\` → [bench/results/memory.json](bench/results/memory.json)`,
+    `**Memory across a long replay** (${measuredProcess}, ${num(memory.events)} generated alerts replayed into its HTTP ingest at ${num(memory.eventsPerSecond)} events/s; RSS sampled from /proc). \`node --import tsx bench/memory.ts --write\` → [bench/results/memory.json](bench/results/memory.json)`,
     '',
     '| mean RSS at 10–30 % | mean RSS over the last fifth | trend | max (GC sawtooth included) | final | under 300 MB | flat (trend < 20 MB) |',
     '|---:|---:|---:|---:|---:|---|---|',
     `| ${num(get(memory, 'rssMb.meanAt10to30Percent'), 1)} MB | ${num(get(memory, 'rssMb.meanLastFifth'), 1)} MB | ${num(get(memory, 'rssMb.trendMb'), 1)} MB | ${num(get(memory, 'rssMb.max'), 1)} MB | ${num(get(memory, 'rssMb.final'), 1)} MB | ${ok(get(memory, 'targets.underLimit'))} | ${ok(get(memory, 'targets.flat'))} |`,
     '',
   );
+}
+
+const platform = load('platform.json');
+if (platform) {
+  const sc = platform.scenario as Json;
+  const load = get(platform, 'machine.loadAverageAtReplay') as number[] | undefined;
+  out.push(
+    `**Attack to notification across the five agent processes** (\`falconer up\`'s layout: every agent its own process on loopback with mTLS, offline analyst, a webhook sink to a local receiver; seed ${String(sc.seed)}, ${num(sc.minutes)} min of event time at ${num(sc.rate)} alerts/s replayed at ${num(sc.replayRate)} events/s of wall time as background load — achieved ${num(get(platform, 'replay.eventsPerSecond'))}/s; latency = first webhook notification of the incident holding an attack event − wall time the ingest request carrying the attack's first event started; attacks within the gate's warm-up left out; load average ${load ? load.join(' / ') : '–'} on ${String(get(platform, 'machine.cores'))} cores). \`node --import tsx bench/platform.ts --write\` → [bench/results/platform.json](bench/results/platform.json)`,
+    '',
+    '| attacks notified | p50 | p99 | max | first event → incident p50 / p99 | incident → notification p50 / p99 | p99 < 1 s |',
+    '|---:|---:|---:|---:|---|---|---|',
+    `| ${num(get(platform, 'attacks.notified'))} / ${num(get(platform, 'attacks.measured'))} | ${num(get(platform, 'latencyMs.p50'))} ms | ${num(get(platform, 'latencyMs.p99'))} ms | ${num(get(platform, 'latencyMs.max'))} ms | ${num(get(platform, 'breakdownMs.firstEventToIncident.p50'))} / ${num(get(platform, 'breakdownMs.firstEventToIncident.p99'))} ms | ${num(get(platform, 'breakdownMs.incidentToNotification.p50'))} / ${num(get(platform, 'breakdownMs.incidentToNotification.p99'))} ms | ${ok(get(platform, 'targets.p99UnderOneSecond'))} |`,
+    '',
+    '| agent | RSS idle | RSS under load (max) | RSS under load (mean) | CPU during the replay |',
+    '|---|---:|---:|---:|---:|',
+  );
+  for (const [name, a] of Object.entries(platform.agents as Record<string, Json>)) {
+    out.push(
+      `| ${name} | ${num(a.rssIdleMb, 1)} MB | ${num(a.rssUnderLoadMaxMb, 1)} MB | ${num(a.rssUnderLoadMeanMb, 1)} MB | ${num(100 * Number(a.cpuShareDuringReplay), 0)} % of a core |`,
+    );
+  }
+  out.push('');
 }
 
 const quality = load('gate-quality.json');
