@@ -7,6 +7,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { isFalconerError } from '../../src/errors.ts';
+import type { Logger } from '../../src/telemetry/logger.ts';
 import { LlmProviderConfigSchema, type LlmProviderConfig } from '../../src/llm/config.ts';
 import {
   createLlmClient,
@@ -49,7 +50,7 @@ beforeEach(() => {
   server.requests.length = 0;
 });
 
-function logSink(): { logger: ReturnType<typeof pino>; text: () => string } {
+function logSink(): { logger: Logger; text: () => string } {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -57,12 +58,12 @@ function logSink(): { logger: ReturnType<typeof pino>; text: () => string } {
       cb();
     },
   });
-  return { logger: pino({ level: 'debug' }, stream), text: () => lines.join('') };
+  return { logger: pino({ level: 'debug' }, stream) as unknown as Logger, text: () => lines.join('') };
 }
 
 async function client(
   overrides: Partial<LlmProviderConfig> & { kind: LlmProviderConfig['kind'] },
-  extra: { registry?: Registry; logger?: ReturnType<typeof pino> } = {},
+  extra: { registry?: Registry; logger?: Logger } = {},
 ): Promise<{ llm: LlmClient; registry: Registry }> {
   const registry = extra.registry ?? new Registry();
   const cfg = LlmProviderConfigSchema.parse({
