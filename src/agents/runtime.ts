@@ -19,6 +19,7 @@ import { openDatabase, type Store } from '../store/db.ts';
 import { SqlIdempotencyStore } from '../store/idempotency.ts';
 import { createLogger, type Logger } from '../telemetry/logger.ts';
 import { createMetricsRegistry } from '../telemetry/metrics.ts';
+import { initTracing } from '../telemetry/tracing.ts';
 import type { AgentName } from './contracts.ts';
 import { resolveCoordinatorConfig } from './coordinator/config.ts';
 import { createPeerClient, type PeerClient } from './peer-client.ts';
@@ -83,6 +84,8 @@ export async function runAgent(
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const logger = createLogger({ level: config.log.level, name: `falconer-${name}` }).child({ agent: name });
   const registry = createMetricsRegistry({ agent: name });
+  // Spans go to OTLP only when OTEL_EXPORTER_OTLP_ENDPOINT is set; trace ids are in the logs either way.
+  const tracing = initTracing({ serviceName: `falconer-${name}` });
   const tls = tlsFilesFor(config, name);
   const store = await openDatabase(opts.databaseUrl ?? stateDatabaseUrl(config, name));
   const audit = new AuditLog(store);
@@ -129,6 +132,7 @@ export async function runAgent(
       await ops.close();
       await peers.close();
       await store.close();
+      await tracing.shutdown();
       logger.info('agent stopped');
       logger.flush();
     })());

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { KafkaBusConfigSchema } from '../bus/kafka-config.ts';
 import { AgentsConfigSchema } from '../agents/config.ts';
 import { CoordinatorConfigSchema } from '../agents/coordinator/config.ts';
 import { NotifyConfigSchema } from '../agents/notify/config.ts';
@@ -43,6 +44,8 @@ export const ConfigSchema = z
       .object({
         kind: z.string().min(1).default('embedded'),
         capacity: z.number().int().positive().default(20_000),
+        /** The Kafka bus (kind: kafka): brokers, topics, consumer group, TLS / SASL. */
+        kafka: KafkaBusConfigSchema.optional(),
       })
       .prefault({}),
     gate: z
