@@ -149,7 +149,12 @@ export class LlmClient {
           finish(outcomeOf(err), err);
           throw err;
         }
-        await sleep(backoffDelayMs(attempts - 1, this.#o.backoff, retryAfter), undefined, { signal });
+        try {
+          await sleep(backoffDelayMs(attempts - 1, this.#o.backoff, retryAfter), undefined, { signal });
+        } catch (abort) {
+          finish('aborted', abort); // the caller gave up while we waited
+          throw abort;
+        }
       }
     }
   }
