@@ -3,6 +3,7 @@ import { KafkaBusConfigSchema } from '../bus/kafka-config.ts';
 import { AgentsConfigSchema } from '../agents/config.ts';
 import { CoordinatorConfigSchema } from '../agents/coordinator/config.ts';
 import { NotifyConfigSchema } from '../agents/notify/config.ts';
+import { LlmConfigSchema } from '../llm/config.ts';
 import { PolicyConfig } from '../policy/config.ts';
 import { EventStoreConfigSchema } from '../store/event-store-config.ts';
 
@@ -80,6 +81,8 @@ export const ConfigSchema = z
     coordinator: CoordinatorConfigSchema,
     /** How remediation proposals get their decision: the embedded Wasm bundle or an OPA server. */
     policy: PolicyConfig.prefault({}),
+    /** The analyse agent's LLM provider; without one the offline analyst answers. */
+    llm: LlmConfigSchema,
   })
   .strict();
 
