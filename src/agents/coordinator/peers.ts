@@ -4,7 +4,6 @@
  * a deterministic messageId per step, so a retry — also after a crash — is
  * answered from the peer's idempotency record instead of being done twice.
  */
-import { randomBytes } from 'node:crypto';
 import type {
   AnalyseInput,
   AnalysisResult,
@@ -17,6 +16,8 @@ import type {
   ProposeInput,
   ProposeOutput,
 } from '../contracts.ts';
+import type { AuditLog } from '../../store/audit-log.ts';
+import { formatTraceparent, newSpanId, newTraceContext, parseTraceparent } from '../../telemetry/tracing.ts';
 
 export interface PeerContext {
   /** Deterministic per incident and step, e.g. `<incidentId>:analyse`. */
@@ -35,32 +36,19 @@ export interface CoordinatorPeers {
   feedback(input: FeedbackInput, ctx: PeerContext): Promise<FeedbackOutput>;
 }
 
-/** Structurally the A2A AuditSink (src/a2a/audit-sink.ts); src/store/audit-log.ts implements it. */
-export interface AuditSinkLike {
-  record(entry: {
-    actor: string;
-    action: string;
-    inputDigest: string;
-    result: string;
-    traceId?: string;
-    detail?: object;
-  }): Promise<void>;
-}
-
-const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+/** The audit log the coordinator writes to (src/store/audit-log.ts). */
+export type AuditSinkLike = Pick<AuditLog, 'record'>;
 
 /** The trace id of a valid W3C traceparent, else undefined. */
 export function traceIdOf(traceparent: string | undefined): string | undefined {
-  const m = traceparent === undefined ? null : TRACEPARENT.exec(traceparent);
-  if (!m || /^0+$/.test(m[1]!) || /^0+$/.test(m[2]!)) return undefined;
-  return m[1];
+  return parseTraceparent(traceparent)?.traceId;
 }
 
 export function newTraceId(): string {
-  return randomBytes(16).toString('hex');
+  return newTraceContext().traceId;
 }
 
 /** A child traceparent in the incident's trace (new span id, sampled). */
 export function childTraceparent(traceId: string): string {
-  return `00-${traceId}-${randomBytes(8).toString('hex')}-01`;
+  return formatTraceparent({ traceId, spanId: newSpanId(), flags: 1 });
 }
