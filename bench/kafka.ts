@@ -26,15 +26,10 @@ import { alertLine } from '../src/scenario/serialize.ts';
 import { silentLogger } from '../src/telemetry/logger.ts';
 import { kafkaInstalled, startKafkaBroker } from '../test/kafka/broker.ts';
 import { scoredSoFar, sleep, startReplica, type Replica } from '../test/kafka/fixtures.ts';
+import { hasFlag, numberFlag } from './args.ts';
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: number): number => {
-  const i = args.indexOf(name);
-  const v = i === -1 ? NaN : Number(args[i + 1]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
-const WANTED = flag('--events', 100_000);
-const LAG_RATE = flag('--lag-rate', 5000);
+const WANTED = numberFlag('--events', 100_000);
+const LAG_RATE = numberFlag('--lag-rate', 5000);
 const LAG_SECONDS = 10;
 
 if (!kafkaInstalled()) {
@@ -302,7 +297,7 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 console.log(JSON.stringify(result, null, 2));
-if (args.includes('--write')) {
+if (hasFlag('--write')) {
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   writeFileSync(new URL('./results/kafka.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
 }

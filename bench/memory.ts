@@ -18,14 +18,9 @@ import { replayStream } from '../src/ingest/replay.ts';
 import { generateScenario } from '../src/scenario/generate.ts';
 import { alertLine } from '../src/scenario/serialize.ts';
 import { platformPorts } from '../test/support/platform-env.ts';
+import { hasFlag, numberFlag } from './args.ts';
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: number): number => {
-  const i = args.indexOf(name);
-  const v = i === -1 ? NaN : Number(args[i + 1]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
-const total = flag('--events', 10_000_000);
+const total = numberFlag('--events', 10_000_000);
 const RATE = 2000;
 const LIMIT_MB = 300;
 
@@ -191,7 +186,7 @@ const result = {
   commit: execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim(),
 };
 console.log(JSON.stringify({ ...result, samples: `${result.samples.length} samples` }, null, 2));
-if (args.includes('--write')) {
+if (hasFlag('--write')) {
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   writeFileSync(new URL('./results/memory.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
 }

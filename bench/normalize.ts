@@ -19,15 +19,10 @@ import { parseAlertFast } from '../src/events/falco-alert-fast.ts';
 import { DEFAULT_EVENT_LIMITS } from '../src/events/limits.ts';
 import { NdjsonSplitter } from '../src/events/ndjson.ts';
 import { createNormalizer } from '../src/events/normalize.ts';
+import { hasFlag, numberFlag, stringFlag } from './args.ts';
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: number): number => {
-  const i = args.indexOf(name);
-  const v = i === -1 ? NaN : Number(args[i + 1]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
-const rounds = flag('--rounds', 5);
-const secondsPerCase = flag('--seconds', 1);
+const rounds = numberFlag('--rounds', 5);
+const secondsPerCase = numberFlag('--seconds', 1);
 
 /** Realistic alerts (stable-rule outputs and fields as Falco 0.38 writes them), varied so nothing is cached. */
 function sampleLines(n: number): string[] {
@@ -79,8 +74,7 @@ function sampleLines(n: number): string[] {
   return lines;
 }
 
-const fileArg = args.indexOf('--file');
-const file = fileArg === -1 ? undefined : args[fileArg + 1];
+const file = stringFlag('--file');
 const lines =
   file === undefined
     ? sampleLines(4096)
@@ -173,10 +167,10 @@ const median = (xs: number[]): number => {
 };
 
 // Child mode: measure one case in a fresh process, so that no case's JIT feedback or garbage affects another.
-const caseArg = args.indexOf('--case');
-if (caseArg !== -1) {
-  const fn = cases[args[caseArg + 1] ?? ''];
-  if (fn === undefined) throw new Error(`unknown case ${args[caseArg + 1]}`);
+const caseName = stringFlag('--case');
+if (caseName !== undefined) {
+  const fn = cases[caseName ?? ''];
+  if (fn === undefined) throw new Error(`unknown case ${caseName}`);
   runFor(fn, Math.max(0.3, secondsPerCase)); // warm up
   process.stdout.write(`${JSON.stringify({ eventsPerSecond: runFor(fn, secondsPerCase) })}\n`);
   process.exit(0);
@@ -235,7 +229,7 @@ const report = {
   }),
 };
 
-if (args.includes('--json')) console.log(JSON.stringify(report, null, 2));
+if (hasFlag('--json')) console.log(JSON.stringify(report, null, 2));
 else {
   console.log(`avg event ${avgBytes} bytes, ${report.node}, ${report.cpu}, median of ${rounds} rounds`);
   for (const r of report.results) {
@@ -244,7 +238,7 @@ else {
     );
   }
 }
-if (args.includes('--write')) {
+if (hasFlag('--write')) {
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   const name = file === undefined ? 'normalize.json' : 'normalize-file.json';
   writeFileSync(new URL(`./results/${name}`, import.meta.url), `${JSON.stringify(report, null, 2)}\n`);

@@ -18,15 +18,10 @@ import type { NormalizedEvent } from '../src/events/types.ts';
 import { Gate } from '../src/gate/gate.ts';
 import { generateScenario } from '../src/scenario/generate.ts';
 import { alertLine } from '../src/scenario/serialize.ts';
+import { hasFlag, numberFlag } from './args.ts';
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: number): number => {
-  const i = args.indexOf(name);
-  const v = i === -1 ? NaN : Number(args[i + 1]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
-const measured = flag('--events', 200_000);
-const rounds = flag('--rounds', 5);
+const measured = numberFlag('--events', 200_000);
+const rounds = numberFlag('--rounds', 5);
 const WARM = 60_000;
 
 function scenarioLines(count: number): string[] {
@@ -150,7 +145,7 @@ const result = {
   })(),
 };
 console.log(JSON.stringify(result, null, 2));
-if (args.includes('--write')) {
+if (hasFlag('--write')) {
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   writeFileSync(new URL('./results/pipeline.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
 }

@@ -18,15 +18,10 @@ import type { NormalizedEvent } from '../src/events/types.ts';
 import { backtest, compileCandidate } from '../src/rules/backtest.ts';
 import { compileRuleSources } from '../src/rules/ruleset.ts';
 import { generateScenario } from '../src/scenario/generate.ts';
+import { hasFlag, numberFlag } from './args.ts';
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: number): number => {
-  const i = args.indexOf(name);
-  const v = i === -1 ? NaN : Number(args[i + 1]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
-const count = flag('--events', 200_000);
-const rounds = flag('--rounds', 5);
+const count = numberFlag('--events', 200_000);
+const rounds = numberFlag('--rounds', 5);
 const TARGET = 200_000;
 
 const rulesDir = fileURLToPath(new URL('../../shared/data/falco/rules/', import.meta.url));
@@ -160,7 +155,7 @@ for (const r of results)
 process.stdout.write(
   `backtest(): ${btReport.eventsPerSecond} ev/s (first pass ${btFirst.eventsPerSecond}, first pass with an id set ${btIds.eventsPerSecond})\n`,
 );
-if (args.includes('--write')) {
+if (hasFlag('--write')) {
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   writeFileSync(new URL('./results/rules.json', import.meta.url), `${JSON.stringify(report, null, 2)}\n`);
 }
