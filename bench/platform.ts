@@ -183,7 +183,7 @@ async function settle(p: Platform, accepted: number, timeoutMs = 180_000): Promi
       sumMetric(detect, 'falconer_events_scored_total') +
       sumMetric(detect, 'falconer_gate_warmup_events_total');
     const outbox = sumMetric(detect, 'falconer_signal_outbox_depth');
-    const { incidents } = await api<{ incidents: ListedIncident[] }>(p, '/incidents');
+    const { incidents } = await api<{ incidents: ListedIncident[] }>(p, '/incidents?limit=1000');
     const quiet = seen >= accepted && outbox === 0 && !incidents.some((i) => MOVING.has(i.status));
     if (quiet) {
       quietSince ||= Date.now();
@@ -314,7 +314,7 @@ try {
   // Join: incident → its signals' event ids → attacks; incident → first webhook arrival.
   const detect = await scrape(p.endpoints.metrics.detect);
   const notify = await scrape(p.endpoints.metrics.notify);
-  const { incidents } = await api<{ incidents: ListedIncident[] }>(p, '/incidents');
+  const { incidents } = await api<{ incidents: ListedIncident[] }>(p, '/incidents?limit=1000');
   const eventsOfSignal = signalEvents(p.dataDir);
   const incidentOfEvent = new Map<string, ListedIncident>();
   for (const item of incidents) {
@@ -325,11 +325,16 @@ try {
         if (!prev || item.createdAt < prev.createdAt) incidentOfEvent.set(e, item);
       }
   }
-  const firstArrival = new Map<string, Arrival>();
+  const arrivalsOf = new Map<string, Arrival[]>();
   for (const a of hook.arrivals) {
-    const prev = firstArrival.get(a.incidentId);
-    if (!prev || a.atMs < prev.atMs) firstArrival.set(a.incidentId, a);
+    const list = arrivalsOf.get(a.incidentId) ?? [];
+    list.push(a);
+    arrivalsOf.set(a.incidentId, list);
   }
+  // The first notification of the incident sent after the attack began: an attack on a workload whose
+  // incident is still open (coordinator.windowMs) joins it, and that incident's earlier cards predate it.
+  const notificationAfter = (incidentId: string, sentMs: number): Arrival | undefined =>
+    (arrivalsOf.get(incidentId) ?? []).filter((a) => a.atMs >= sentMs).sort((x, y) => x.atMs - y.atMs)[0];
 
   const perAttack = [...attacks.values()].map((a) => {
     let incident: ListedIncident | undefined;
@@ -337,8 +342,8 @@ try {
       const i = incidentOfEvent.get(e);
       if (i && (!incident || i.createdAt < incident.createdAt)) incident = i;
     }
-    const arrival = incident ? firstArrival.get(incident.id) : undefined;
     const sent = a.firstSentMs;
+    const arrival = incident && sent !== null ? notificationAfter(incident.id, sent) : undefined;
     return {
       attackId: a.id,
       kind: a.kind,
@@ -346,8 +351,9 @@ try {
       inWarmup: a.firstLine <= WARMUP_EVENTS,
       incidentId: incident?.id ?? null,
       incidentStatus: incident?.status ?? null,
+      joinedOpenIncident: incident !== undefined && sent !== null && incident.createdAt < sent,
       notificationKind: arrival?.kind ?? null,
-      msToIncident: incident && sent !== null ? incident.createdAt - sent : null,
+      msToIncident: incident && sent !== null ? Math.max(0, incident.createdAt - sent) : null,
       msToNotification: arrival && sent !== null ? arrival.atMs - sent : null,
     };
   });
@@ -411,9 +417,13 @@ try {
       inWarmup: perAttack.length - measured.length,
       measured: measured.length,
       withIncident: measured.filter((a) => a.incidentId !== null).length,
+      joinedOpenIncident: measured.filter((a) => a.joinedOpenIncident).length,
       notified: notified.length,
     },
     latencyMs: latency,
+    latencyNewIncidentsMs: stats(
+      notified.filter((a) => !a.joinedOpenIncident).map((a) => a.msToNotification!),
+    ),
     breakdownMs: { firstEventToIncident: toIncident, incidentToNotification },
     targets: {
       p99UnderOneSecond: latency.p99 !== null && latency.p99 < TARGET_P99_MS,
