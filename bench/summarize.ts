@@ -129,6 +129,41 @@ if (quality) {
   out.push('');
 }
 
+const kafka = load('kafka.json');
+if (kafka) {
+  const rate = kafka.eventsPerSecond as Json;
+  const lag = kafka.endToEndLag as Json;
+  out.push(
+    `**Kafka through detect** (${num(kafka.events)} scenario alerts of ${num(kafka.meanEventBytes)} bytes; one broker on loopback, 6 partitions, replicas as child processes in one consumer group; same data, same run). \`node --import tsx bench/kafka.ts --write\` → [bench/results/kafka.json](bench/results/kafka.json)`,
+    '',
+    '| path | events/s |',
+    '|---|---:|',
+    `| embedded bus | ${num(rate.embeddedBus)} |`,
+    `| HTTP ingest | ${num(rate.httpIngest)} |`,
+    `| Kafka produce (acks=all) | ${num(rate.kafkaProduceAcksAll)} |`,
+    `| Kafka, 1 detect replica | ${num(rate.kafkaOneReplica)} |`,
+    `| Kafka, 2 detect replicas | ${num(rate.kafkaTwoReplicas)} |`,
+    '',
+    `End-to-end lag (produce → scored) at ${num(lag.eventsPerSecond)} events/s with two replicas: p50 ${num(lag.p50Ms)} ms, p99 ${num(lag.p99Ms)} ms. Load average at the start: ${String((get(kafka, 'machine.loadAverageStart') as number[] | undefined)?.[0] ?? '–')} on 2 cores.`,
+    '',
+  );
+}
+
+const rules = load('rules.json');
+if (rules) {
+  out.push(
+    `**Falco rule evaluation** (compiled conditions, one core, ${num(rules.events)} scenario events, median of ${num(rules.rounds)} rounds; target ≥ ${num(rules.targetEventsPerSecond)} events/s per rule). \`node --import tsx bench/rules.ts --write\` → [bench/results/rules.json](bench/results/rules.json)`,
+    '',
+    '| rule | kind | events/s | target |',
+    '|---|---|---:|---|',
+  );
+  for (const r of rules.results as Json[]) {
+    if (r.kind === 'floor') continue;
+    out.push(`| ${String(r.name)} | ${String(r.kind)} | ${num(r.eventsPerSecond)} | ${ok(r.meetsTarget)} |`);
+  }
+  out.push('');
+}
+
 const section = `${BEGIN}\n${out.join('\n')}${END}`;
 const readmeUrl = new URL('README.md', root);
 const readme = readFileSync(readmeUrl, 'utf8');

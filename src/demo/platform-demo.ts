@@ -91,7 +91,7 @@ async function settle(
       sumMetric(detect, 'falconer_events_scored_total') +
       sumMetric(detect, 'falconer_gate_warmup_events_total');
     const outbox = sumMetric(detect, 'falconer_signal_outbox_depth');
-    const { incidents } = await api<{ incidents: ListedIncident[] }>(platform, '/incidents');
+    const { incidents } = await api<{ incidents: ListedIncident[] }>(platform, '/incidents?limit=1000');
     const moving = incidents.filter((i) => MOVING.has(i.status)).length;
     const quiet = seen >= accepted && outbox === 0 && moving === 0;
     progress?.(
@@ -127,7 +127,7 @@ export async function runPlatformDemo(
 
   const detect = await scrape(platform.endpoints.metrics.detect);
   const notify = await scrape(platform.endpoints.metrics.notify);
-  const { incidents: listed } = await api<{ incidents: ListedIncident[] }>(platform, '/incidents');
+  const { incidents: listed } = await api<{ incidents: ListedIncident[] }>(platform, '/incidents?limit=1000');
   const eventsOfSignal = await signalEvents(platform.dataDir);
   const incidents: IncidentView[] = [];
   for (const item of listed) {
