@@ -17,7 +17,15 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AGENT_NAMES, type AgentName } from '../src/agents/contracts.ts';
 import { loadConfig } from '../src/config/load.ts';
-import { parsePrometheusText, sumMetric } from '../src/demo/prometheus-text.ts';
+import {
+  hitlGet,
+  listIncidents,
+  scrapeMetrics,
+  settle,
+  signalEventIds,
+  type ListedIncident,
+} from '../src/demo/platform-probe.ts';
+import { sumMetric } from '../src/demo/prometheus-text.ts';
 import { createNormalizer } from '../src/events/normalize.ts';
 import { createHttpTarget } from '../src/ingest/http-target.ts';
 import { replayStream, type ReplayTarget } from '../src/ingest/replay.ts';
@@ -25,20 +33,15 @@ import { launchPlatform, type Platform } from '../src/platform/launch.ts';
 import { generateScenario } from '../src/scenario/generate.ts';
 import { alertLine } from '../src/scenario/serialize.ts';
 import { platformPorts } from '../test/support/platform-env.ts';
+import { hasFlag, numberFlag } from './args.ts';
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: number): number => {
-  const i = args.indexOf(name);
-  const v = i === -1 ? NaN : Number(args[i + 1]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
 // 240 min of event time at 50 alerts/s: 720,000 events, 72 attacks, 144 s of wall time at 5,000/s.
-const MINUTES = flag('--minutes', 240);
-const RATE = flag('--rate', 50);
-const SEED = flag('--seed', 7);
-const REPLAY_RATE = flag('--replay-rate', 5000);
+const MINUTES = numberFlag('--minutes', 240);
+const RATE = numberFlag('--rate', 50);
+const SEED = numberFlag('--seed', 7);
+const REPLAY_RATE = numberFlag('--replay-rate', 5000);
 /** Events per ingest request (Falco's http_output posts one; falcosidekick batches): 20 ms of load. */
-const BATCH = flag('--batch', 100);
+const BATCH = numberFlag('--batch', 100);
 const WARMUP_EVENTS = 20_000;
 const CLUSTER = 'bench';
 const TARGET_P99_MS = 1000;
@@ -153,70 +156,6 @@ const pids = (p: Platform) =>
   >;
 
 // ---------------------------------------------------------------- platform helpers
-async function scrape(url: string) {
-  const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
-  return parsePrometheusText(await res.text());
-}
-async function api<T>(p: Platform, path: string): Promise<T> {
-  const token = readFileSync(p.endpoints.apiTokenFile, 'utf8').trim();
-  const res = await fetch(`${p.endpoints.api}${path}`, {
-    headers: { authorization: `Bearer ${token}` },
-    signal: AbortSignal.timeout(10_000),
-  });
-  if (!res.ok) throw new Error(`HITL API ${path}: HTTP ${res.status}`);
-  return (await res.json()) as T;
-}
-interface ListedIncident {
-  id: string;
-  status: string;
-  createdAt: number;
-}
-const MOVING = new Set(['new', 'analysing', 'proposed', 'remediating']);
-
-/** Until every accepted event is gated, no signal queued, no incident mid-step, for 2 s. */
-async function settle(p: Platform, accepted: number, timeoutMs = 180_000): Promise<number> {
-  const started = Date.now();
-  let quietSince = 0;
-  for (;;) {
-    const detect = await scrape(p.endpoints.metrics.detect);
-    const seen =
-      sumMetric(detect, 'falconer_events_scored_total') +
-      sumMetric(detect, 'falconer_gate_warmup_events_total');
-    const outbox = sumMetric(detect, 'falconer_signal_outbox_depth');
-    const { incidents } = await api<{ incidents: ListedIncident[] }>(p, '/incidents?limit=1000');
-    const quiet = seen >= accepted && outbox === 0 && !incidents.some((i) => MOVING.has(i.status));
-    if (quiet) {
-      quietSince ||= Date.now();
-      if (Date.now() - quietSince >= 2_000) return Date.now() - started;
-    } else quietSince = 0;
-    if (Date.now() - started > timeoutMs) throw new Error('the platform did not settle in time');
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-function signalEvents(dataDir: string): Map<string, Set<string>> {
-  const byId = new Map<string, Set<string>>();
-  let text = '';
-  try {
-    text = readFileSync(join(dataDir, 'signals.ndjson'), 'utf8');
-  } catch {
-    // no signal at all
-  }
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    try {
-      const s = JSON.parse(line) as { id?: string; eventIds?: string[] };
-      if (typeof s.id !== 'string' || !Array.isArray(s.eventIds)) continue;
-      let set = byId.get(s.id);
-      if (!set) byId.set(s.id, (set = new Set()));
-      for (const e of s.eventIds) set.add(e);
-    } catch {
-      // a line being written
-    }
-  }
-  return byId;
-}
-
 const pct = (sorted: number[], q: number): number | null =>
   sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 const stats = (xs: number[]) => {
@@ -267,7 +206,7 @@ try {
   // Cross-check with what the agents report about themselves.
   const idleReported: Record<string, number> = {};
   for (const name of AGENT_NAMES) {
-    const m = await scrape(p.endpoints.metrics[name]);
+    const m = await scrapeMetrics(p.endpoints.metrics[name]);
     idleReported[name] = sumMetric(m, 'falconer_process_resident_memory_bytes') / 2 ** 20;
   }
 
@@ -312,13 +251,16 @@ try {
   const settleMs = await settle(p, summary.accepted);
 
   // Join: incident → its signals' event ids → attacks; incident → first webhook arrival.
-  const detect = await scrape(p.endpoints.metrics.detect);
-  const notify = await scrape(p.endpoints.metrics.notify);
-  const { incidents } = await api<{ incidents: ListedIncident[] }>(p, '/incidents?limit=1000');
-  const eventsOfSignal = signalEvents(p.dataDir);
+  const detect = await scrapeMetrics(p.endpoints.metrics.detect);
+  const notify = await scrapeMetrics(p.endpoints.metrics.notify);
+  const incidents = await listIncidents(p);
+  const eventsOfSignal = await signalEventIds(p.dataDir);
   const incidentOfEvent = new Map<string, ListedIncident>();
   for (const item of incidents) {
-    const detail = await api<{ signals: { id: string }[] }>(p, `/incidents/${encodeURIComponent(item.id)}`);
+    const detail = await hitlGet<{ signals: { id: string }[] }>(
+      p,
+      `/incidents/${encodeURIComponent(item.id)}`,
+    );
     for (const s of detail.signals)
       for (const e of eventsOfSignal.get(s.id) ?? []) {
         const prev = incidentOfEvent.get(e);
@@ -443,7 +385,7 @@ try {
     commit: execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim(),
   };
   console.log(JSON.stringify({ ...result, perAttack: `${result.perAttack.length} attacks` }, null, 2));
-  if (args.includes('--write')) {
+  if (hasFlag('--write')) {
     mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
     writeFileSync(
       new URL('./results/platform.json', import.meta.url),

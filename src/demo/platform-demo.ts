@@ -6,14 +6,21 @@
  * from the coordinator's API, the agents' metrics and their logs.
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { AgentName } from '../agents/contracts.ts';
 import { createHttpTarget } from '../ingest/http-target.ts';
 import { replayStream } from '../ingest/replay.ts';
 import type { Platform } from '../platform/launch.ts';
 import { AttackLedger } from './attack-ledger.ts';
 import { buildPlatformReport, type IncidentView, type PlatformReport } from './platform-report.ts';
-import { parsePrometheusText, sumMetric, type Sample } from './prometheus-text.ts';
+import {
+  hitlGet,
+  listIncidents,
+  settle,
+  signalEventIds,
+  scrapeMetrics,
+  type ListedIncident,
+} from './platform-probe.ts';
+import { sumMetric } from './prometheus-text.ts';
 import { scenarioNdjson } from './scenario-source.ts';
 import { checkTraces } from './trace-check.ts';
 
@@ -27,84 +34,10 @@ export interface PlatformDemoOptions {
   readonly onProgress?: (line: string) => void;
 }
 
-/** Incident states the coordinator passes through on its own; the others wait for people or are final. */
-const MOVING = new Set(['new', 'analysing', 'proposed', 'remediating']);
-
-async function scrape(url: string): Promise<Sample[]> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
-  return parsePrometheusText(await res.text());
-}
-
-async function api<T>(platform: Platform, path: string): Promise<T> {
-  const token = (await readFile(platform.endpoints.apiTokenFile, 'utf8')).trim();
-  const res = await fetch(`${platform.endpoints.api}${path}`, {
-    headers: { authorization: `Bearer ${token}` },
-    signal: AbortSignal.timeout(10_000),
-  });
-  if (!res.ok) throw new Error(`HITL API ${path}: HTTP ${res.status}`);
-  return (await res.json()) as T;
-}
-
-interface ListedIncident {
-  id: string;
-  status: string;
-  traceId: string;
-  createdAt: number;
-  verdict?: string;
-}
 interface IncidentDetail {
   incident: ListedIncident;
   proposals: unknown[];
   signals: { id: string }[];
-}
-
-/** Event ids per signal id, from detect's signal log (every update carries the signal's event ids). */
-async function signalEvents(dataDir: string): Promise<Map<string, Set<string>>> {
-  const byId = new Map<string, Set<string>>();
-  const text = await readFile(join(dataDir, 'signals.ndjson'), 'utf8').catch(() => '');
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    try {
-      const s = JSON.parse(line) as { id?: string; eventIds?: string[] };
-      if (typeof s.id !== 'string' || !Array.isArray(s.eventIds)) continue;
-      let set = byId.get(s.id);
-      if (!set) byId.set(s.id, (set = new Set()));
-      for (const e of s.eventIds) set.add(e);
-    } catch {
-      // a line still being written
-    }
-  }
-  return byId;
-}
-
-async function settle(
-  platform: Platform,
-  accepted: number,
-  timeoutMs: number,
-  progress?: (l: string) => void,
-) {
-  const deadline = Date.now() + timeoutMs;
-  let stableSince = 0;
-  for (;;) {
-    const detect = await scrape(platform.endpoints.metrics.detect);
-    const seen =
-      sumMetric(detect, 'falconer_events_scored_total') +
-      sumMetric(detect, 'falconer_gate_warmup_events_total');
-    const outbox = sumMetric(detect, 'falconer_signal_outbox_depth');
-    const { incidents } = await api<{ incidents: ListedIncident[] }>(platform, '/incidents?limit=1000');
-    const moving = incidents.filter((i) => MOVING.has(i.status)).length;
-    const quiet = seen >= accepted && outbox === 0 && moving === 0;
-    progress?.(
-      `settling: ${seen}/${accepted} scored, ${outbox} signals queued, ${moving} incidents in progress`,
-    );
-    if (quiet) {
-      stableSince ||= Date.now();
-      // Quiet for a moment: a signal in flight between detect and the coordinator has landed.
-      if (Date.now() - stableSince >= 1_500) return;
-    } else stableSince = 0;
-    if (Date.now() > deadline) throw new Error('the platform did not settle in time');
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 export async function runPlatformDemo(
@@ -123,15 +56,18 @@ export async function runPlatformDemo(
     },
   );
   const accepted = summary.accepted;
-  await settle(platform, accepted, opts.settleTimeoutMs ?? 120_000, opts.onProgress);
+  await settle(platform, accepted, {
+    timeoutMs: opts.settleTimeoutMs ?? 120_000,
+    onProgress: opts.onProgress,
+  });
 
-  const detect = await scrape(platform.endpoints.metrics.detect);
-  const notify = await scrape(platform.endpoints.metrics.notify);
-  const { incidents: listed } = await api<{ incidents: ListedIncident[] }>(platform, '/incidents?limit=1000');
-  const eventsOfSignal = await signalEvents(platform.dataDir);
+  const detect = await scrapeMetrics(platform.endpoints.metrics.detect);
+  const notify = await scrapeMetrics(platform.endpoints.metrics.notify);
+  const listed = await listIncidents(platform);
+  const eventsOfSignal = await signalEventIds(platform.dataDir);
   const incidents: IncidentView[] = [];
   for (const item of listed) {
-    const detail = await api<IncidentDetail>(platform, `/incidents/${encodeURIComponent(item.id)}`);
+    const detail = await hitlGet<IncidentDetail>(platform, `/incidents/${encodeURIComponent(item.id)}`);
     const eventIds = detail.signals.flatMap((s) => [...(eventsOfSignal.get(s.id) ?? [])]);
     incidents.push({
       id: item.id,
