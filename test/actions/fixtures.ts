@@ -1,4 +1,5 @@
 import type { AnalysisResult, IncidentSummary, PolicyDecision } from '../../src/agents/contracts.ts';
+import { ActionKind } from '../../src/agents/contracts.ts';
 
 export function incident(
   over: Partial<IncidentSummary> = {},
@@ -32,15 +33,7 @@ export function analysis(over: Partial<AnalysisResult> = {}): AnalysisResult {
     techniques: [{ id: 'T1059', name: 'Command and Scripting Interpreter', tactic: 'execution' }],
     explanation: 'A shell was spawned in the web container (event e1).',
     citedEventIds: ['e1'],
-    recommendedActions: [
-      'label-pod',
-      'annotate-pod',
-      'isolate-pod',
-      'delete-pod',
-      'scale-owner-to-zero',
-      'block-image',
-      'emit-event',
-    ],
+    recommendedActions: [...ActionKind.options],
     analyst: 'offline',
     ...over,
   };

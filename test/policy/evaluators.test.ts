@@ -1,3 +1,4 @@
+import { ActionKind } from '../../src/agents/contracts.ts';
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -79,15 +80,7 @@ describe('policy evaluators: one decision table, two modes', () => {
     if (!requireComponent(t, 'opa', HAVE_OPA, `${OPA_BIN} (run scripts/opa.sh)`)) return;
     const embedded = await EmbeddedEvaluator.load();
     const sidecar = new OpaServerEvaluator({ url: server!.url, timeoutMs: 5000 });
-    const kinds = [
-      'label-pod',
-      'annotate-pod',
-      'isolate-pod',
-      'delete-pod',
-      'scale-owner-to-zero',
-      'block-image',
-      'emit-event',
-    ] as const;
+    const kinds = ActionKind.options;
     const severity = fc.constantFrom('low', 'medium', 'high', 'critical');
     const arbInput = fc.record({
       inputVersion: fc.constant(1 as const),
