@@ -12,7 +12,7 @@
  */
 import { execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { startDetectService, type DetectService } from '../src/agents/detect/service.ts';
@@ -26,6 +26,7 @@ import { alertLine } from '../src/scenario/serialize.ts';
 import { silentLogger } from '../src/telemetry/logger.ts';
 import { kafkaInstalled, startKafkaBroker } from '../test/kafka/broker.ts';
 import { scoredSoFar, sleep, startReplica, type Replica } from '../test/kafka/fixtures.ts';
+import { loadAverage, machineInfo } from './machine.ts';
 import { hasFlag, numberFlag } from './args.ts';
 
 const WANTED = numberFlag('--events', 100_000);
@@ -276,11 +277,9 @@ try {
     },
     endToEndLag: lag,
     machine: {
-      node: process.version,
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cores: cpus().length,
-      loadAverageStart: loadStart.map((x) => Number(x.toFixed(2))),
-      loadAverageEnd: loadavg().map((x) => Number(x.toFixed(2))),
+      ...machineInfo(),
+      loadAverageStart: loadAverage(loadStart),
+      loadAverageEnd: loadAverage(),
       note: 'two cores shared with other work: two replicas cannot double the rate of one',
     },
     date: new Date().toISOString(),

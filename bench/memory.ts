@@ -11,13 +11,14 @@
 import { spawn } from 'node:child_process';
 import { execSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHttpTarget } from '../src/ingest/http-target.ts';
 import { replayStream } from '../src/ingest/replay.ts';
 import { generateScenario } from '../src/scenario/generate.ts';
 import { alertLine } from '../src/scenario/serialize.ts';
 import { platformPorts } from '../test/support/platform-env.ts';
+import { loadAverage, machineInfo } from './machine.ts';
 import { hasFlag, numberFlag } from './args.ts';
 
 const total = numberFlag('--events', 10_000_000);
@@ -177,10 +178,8 @@ const result = {
   },
   samples: samples.filter((_, i) => i % Math.max(1, Math.floor(samples.length / 60)) === 0),
   machine: {
-    node: process.version,
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cores: cpus().length,
-    loadAverageStart: loadStart.map((x) => Number(x.toFixed(2))),
+    ...machineInfo(),
+    loadAverageStart: loadAverage(loadStart),
   },
   date: new Date().toISOString(),
   commit: execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim(),

@@ -11,13 +11,14 @@
  * --write records bench/results/pipeline.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { execSync } from 'node:child_process';
 import { createNormalizer } from '../src/events/normalize.ts';
 import type { NormalizedEvent } from '../src/events/types.ts';
 import { Gate } from '../src/gate/gate.ts';
 import { generateScenario } from '../src/scenario/generate.ts';
 import { alertLine } from '../src/scenario/serialize.ts';
+import { loadAverage, machineInfo } from './machine.ts';
 import { hasFlag, numberFlag } from './args.ts';
 
 const measured = numberFlag('--events', 200_000);
@@ -129,11 +130,9 @@ const result = {
     ratioAtLeast40Percent: ratio >= 0.4,
   },
   machine: {
-    node: process.version,
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cores: cpus().length,
-    loadAverageStart: loadStart.map((x) => Number(x.toFixed(2))),
-    loadAverageEnd: loadavg().map((x) => Number(x.toFixed(2))),
+    ...machineInfo(),
+    loadAverageStart: loadAverage(loadStart),
+    loadAverageEnd: loadAverage(),
   },
   date: new Date().toISOString(),
   commit: (() => {

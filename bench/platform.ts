@@ -13,7 +13,7 @@
 import { execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AGENT_NAMES, type AgentName } from '../src/agents/contracts.ts';
 import { loadConfig } from '../src/config/load.ts';
@@ -33,6 +33,7 @@ import { launchPlatform, type Platform } from '../src/platform/launch.ts';
 import { generateScenario } from '../src/scenario/generate.ts';
 import { alertLine } from '../src/scenario/serialize.ts';
 import { platformPorts } from '../test/support/platform-env.ts';
+import { loadAverage, machineInfo } from './machine.ts';
 import { hasFlag, numberFlag } from './args.ts';
 
 // 240 min of event time at 50 alerts/s: 720,000 events, 72 attacks, 144 s of wall time at 5,000/s.
@@ -374,12 +375,10 @@ try {
     agents,
     perAttack: measured,
     machine: {
-      node: process.version,
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cores: cpus().length,
-      loadAverageStart: loadStart.map((x) => Number(x.toFixed(2))),
-      loadAverageAtReplay: replayLoad.map((x) => Number(x.toFixed(2))),
-      loadAverageEnd: loadavg().map((x) => Number(x.toFixed(2))),
+      ...machineInfo(),
+      loadAverageStart: loadAverage(loadStart),
+      loadAverageAtReplay: loadAverage(replayLoad),
+      loadAverageEnd: loadAverage(),
     },
     date: new Date().toISOString(),
     commit: execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim(),
