@@ -2,29 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isFalconerError } from '../../errors.ts';
 import { normalizeAlert } from '../../events/normalize.ts';
-import type { NormalizedEvent } from '../../events/types.ts';
 import { generateScenario, scenarioAttacks } from '../../scenario/generate.ts';
 import { ATTACK_KINDS, type AttackManifestEntry } from '../../scenario/types.ts';
 import { AnalysisResult, type AnalyseInput, type EventWire } from '../contracts.ts';
 import { handleAnalyse } from './handler.ts';
 import { analyseOffline } from './offline.ts';
-
-function wire(e: NormalizedEvent): EventWire {
-  return {
-    id: e.id,
-    timeMs: e.timeMs,
-    time: e.time,
-    rule: e.rule,
-    priority: e.priority,
-    priorityLevel: e.priorityLevel,
-    source: e.source,
-    hostname: e.hostname,
-    tags: [...e.tags],
-    output: e.output,
-    fields: e.fields as EventWire['fields'],
-    workload: { ...e.workload },
-  };
-}
+import { toEventWire } from '../event-wire.ts';
 
 /** An incident as the coordinator would open it: on the workload most of the events come from. */
 function incidentOf(events: EventWire[], maxScore = 0.6): AnalyseInput {
@@ -73,7 +56,7 @@ function corpus(seeds: readonly number[]): Corpus {
     const byAttack = new Map<string, EventWire[]>();
     const benign = new Map<string, EventWire[]>();
     for (const { alert, label } of generateScenario(opts)) {
-      const ev = wire(normalizeAlert(alert));
+      const ev = toEventWire(normalizeAlert(alert));
       const key = label.attackId ?? `${ev.workload.key}|${Math.floor(ev.timeMs / 600_000)}`;
       const map = label.attackId === null ? benign : byAttack;
       const list = map.get(key) ?? [];
