@@ -68,9 +68,10 @@ test('a crashed process is restarted, a killed one too, and stop ends them all',
     const marker = join(dir, 'ran-once');
     const script = `
       const fs = require('node:fs');
+      // The handler first: once 'hello' is logged, a SIGTERM is answered with 'bye'.
+      process.on('SIGTERM', () => { console.log('bye'); process.exit(0); });
       console.log(JSON.stringify({ msg: 'hello', pid: process.pid }));
       if (!fs.existsSync(${JSON.stringify(marker)})) { fs.writeFileSync(${JSON.stringify(marker)}, '1'); process.exit(3); }
-      process.on('SIGTERM', () => { console.log('bye'); process.exit(0); });
       setInterval(() => {}, 1000);`;
     sup.start({ name: 'crashy', command: process.execPath, args: ['-e', script] });
     await waitFor(events, (e) => e.kind === 'exited' && e.code === 3 && e.restartInMs === 20);
