@@ -301,7 +301,7 @@ test('the AgentPrompt CRD is kept on uninstall and the default prompts are insta
   for (const p of prompts) {
     assert.equal(p.metadata.namespace, NAMESPACE);
     assert.equal(p.metadata.labels['app.kubernetes.io/part-of'], 'falconer');
-    assert.match(p.spec.template, /\{\{\w+\}\}/, 'placeholders survive helm rendering');
+    assert.match(p.spec.templates.user, /\{\{\w+\}\}/, 'placeholders survive helm rendering');
   }
 });
 

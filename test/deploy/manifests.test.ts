@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
+import { OUTPUT_SCHEMA_REFS } from '../../src/prompts/types.ts';
 import { PROJECT_ROOT } from '../support/paths.ts';
 import { validateBuiltin } from './k8s-models.ts';
 import { AGENTPROMPT_CRD, validateObject, type K8sObject } from './schemas.ts';
@@ -32,8 +33,16 @@ test('the AgentPrompt CRD is a valid CustomResourceDefinition (group falconer.de
   assert.equal(crd.spec.group, 'falconer.dev');
   assert.equal(crd.spec.names.kind, 'AgentPrompt');
   const spec = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec;
-  assert.deepEqual(spec.required, ['agent', 'name', 'version', 'template']);
+  assert.deepEqual(spec.required, ['agent', 'name', 'version', 'system']);
   assert.deepEqual(spec.properties.agent.enum, ['detect', 'coordinator', 'analyse', 'remediate', 'notify']);
+  assert.deepEqual(
+    spec.properties.outputSchema.enum,
+    [...OUTPUT_SCHEMA_REFS],
+    'the loader and the CRD agree',
+  );
+  const status = crd.spec.versions[0].schema.openAPIV3Schema.properties.status.properties;
+  assert.deepEqual(Object.keys(status).sort(), ['conditions', 'hash', 'observedGeneration']);
+  assert.deepEqual(crd.spec.versions[0].subresources, { status: {} });
 });
 
 test('every default prompt in deploy/prompts is an AgentPrompt that passes the CRD schema', () => {
@@ -42,7 +51,13 @@ test('every default prompt in deploy/prompts is an AgentPrompt that passes the C
   const seen = new Set<string>();
   for (const file of files) {
     const prompt = parse(readFileSync(join(PROMPTS_DIR, file), 'utf8')) as K8sObject & {
-      spec: { agent: string; name: string; template: string; variables?: string[] };
+      spec: {
+        agent: string;
+        name: string;
+        system: string;
+        templates?: Record<string, string>;
+        variables?: string[];
+      };
     };
     const result = validateObject(prompt);
     assert.equal(result.against, 'crd:falconer.dev/v1alpha1/AgentPrompt', file);
@@ -52,22 +67,31 @@ test('every default prompt in deploy/prompts is an AgentPrompt that passes the C
     assert.ok(!seen.has(key), `duplicate prompt ${key}`);
     seen.add(key);
     // The declared variables are exactly the placeholders used.
-    const used = new Set([...prompt.spec.template.matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1]));
+    const texts = [prompt.spec.system, ...Object.values(prompt.spec.templates ?? {})];
+    const used = new Set(texts.flatMap((t) => [...t.matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1])));
     assert.deepEqual([...used].sort(), [...(prompt.spec.variables ?? [])].sort(), `${file} variables`);
-    // Untrusted data is fenced in every prompt that takes any.
-    if (used.size > 0) assert.match(prompt.spec.template, /<data>\{\{\w+\}\}<\/data>/, file);
+    // Every prompt that takes data tells the model that fenced data is untrusted.
+    if (used.size > 0) assert.match(prompt.spec.system, /<untrusted-data id="[^"]*">/, file);
   }
   const bad = validateObject({
     apiVersion: 'falconer.dev/v1alpha1',
     kind: 'AgentPrompt',
     metadata: { name: 'x' },
-    spec: { agent: 'planner', name: 'X', version: 'one', template: '', model: { temperature: 3 } },
+    spec: {
+      agent: 'planner',
+      name: 'X',
+      version: 'one',
+      system: '',
+      model: { temperature: 3 },
+      outputSchema: 'falconer.dev/anything/v9',
+    },
   });
   assert.deepEqual(bad.problems.map((p) => p.path).sort(), [
     'spec.agent',
     'spec.model.temperature',
     'spec.name',
-    'spec.template',
+    'spec.outputSchema',
+    'spec.system',
     'spec.version',
   ]);
 });
