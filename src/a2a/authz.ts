@@ -2,13 +2,13 @@
  * The authorization table of docs/agents.md, as data, and a pure decision.
  * Anything not in the table is refused.
  */
-import type { AgentName } from '../agents/contracts.ts';
+import type { AgentName, PeerName } from '../agents/contracts.ts';
 import type { PeerIdentity } from './identity.ts';
 
 export interface SkillGrant {
   readonly agent: AgentName;
   readonly skill: string;
-  readonly callers: readonly AgentName[];
+  readonly callers: readonly PeerName[];
 }
 
 /** docs/agents.md "Skills and who may call them". Keep the two in step. */
@@ -22,6 +22,12 @@ export const AUTHORIZATION_TABLE: readonly SkillGrant[] = Object.freeze([
   { agent: 'notify', skill: 'incident.notify', callers: ['coordinator'] },
   { agent: 'detect', skill: 'model.feedback', callers: ['coordinator'] },
   { agent: 'detect', skill: 'events.query', callers: ['analyse', 'coordinator'] },
+  { agent: 'detect', skill: 'rules.propose', callers: ['coordinator'] },
+  { agent: 'detect', skill: 'rules.apply', callers: ['coordinator'] },
+  { agent: 'detect', skill: 'events.search', callers: ['mcp'] },
+  { agent: 'detect', skill: 'events.baseline', callers: ['mcp'] },
+  { agent: 'detect', skill: 'rules.backtest', callers: ['mcp'] },
+  { agent: 'coordinator', skill: 'incident.get', callers: ['mcp'] },
 ] satisfies SkillGrant[]);
 
 export type AuthzDecision =

@@ -19,7 +19,7 @@ import type { AgentCard } from '@a2a-js/sdk';
 import { Client, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
-import type { AgentName } from '../agents/contracts.ts';
+import type { AgentName, PeerName } from '../agents/contracts.ts';
 import { describeError, isFalconerError, type ErrorCode } from '../errors.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { startSpan } from '../telemetry/tracing.ts';
@@ -42,7 +42,7 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 100, maxDe
 export interface A2aClientOptions {
   readonly tls: TlsFiles;
   /** Who we are (for logs; our identity is in our certificate). */
-  readonly self: AgentName;
+  readonly self: PeerName;
   readonly trustDomain: string;
   readonly namespace: string;
   readonly logger?: Logger;

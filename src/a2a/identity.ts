@@ -7,7 +7,7 @@
  * encoding, dot segments, query, fragment or userinfo.
  */
 import type { PeerCertificate, TLSSocket } from 'node:tls';
-import { AGENT_NAMES, type AgentName } from '../agents/contracts.ts';
+import { PEER_NAMES, type PeerName } from '../agents/contracts.ts';
 import { FalconerError } from './errors.ts';
 
 export interface SpiffeId {
@@ -18,10 +18,10 @@ export interface SpiffeId {
   readonly uri: string;
 }
 
-/** A caller as the server sees it: its SPIFFE id and, when it names a Falconer agent of our trust domain and namespace, the agent. */
+/** A caller as the server sees it: its SPIFFE id and, when it names a Falconer workload (an agent, or mcp) of our trust domain and namespace, which. */
 export interface PeerIdentity {
   readonly spiffeId: string;
-  readonly agent: AgentName | undefined;
+  readonly agent: PeerName | undefined;
 }
 
 // SPIFFE spec: trust domain is lowercase letters, digits, dots, dashes, underscores.
@@ -58,12 +58,12 @@ export function formatSpiffeId(trustDomain: string, path: readonly string[]): st
 }
 
 /** spiffe://<trustDomain>/ns/<namespace>/sa/falconer-<agent> */
-export function agentSpiffeId(trustDomain: string, namespace: string, agent: AgentName): string {
+export function agentSpiffeId(trustDomain: string, namespace: string, agent: PeerName): string {
   return formatSpiffeId(trustDomain, ['ns', namespace, 'sa', AGENT_PREFIX + agent]);
 }
 
 /** The agent a SPIFFE id names, if it is one of ours in this trust domain and namespace; otherwise undefined. */
-export function agentFromSpiffeId(id: string, trustDomain: string, namespace: string): AgentName | undefined {
+export function agentFromSpiffeId(id: string, trustDomain: string, namespace: string): PeerName | undefined {
   let parsed: SpiffeId;
   try {
     parsed = parseSpiffeId(id);
@@ -75,7 +75,7 @@ export function agentFromSpiffeId(id: string, trustDomain: string, namespace: st
   if (ns !== 'ns' || nsValue !== namespace || sa !== 'sa' || account === undefined) return undefined;
   if (!account.startsWith(AGENT_PREFIX)) return undefined;
   const name = account.slice(AGENT_PREFIX.length);
-  return (AGENT_NAMES as readonly string[]).includes(name) ? (name as AgentName) : undefined;
+  return (PEER_NAMES as readonly string[]).includes(name) ? (name as PeerName) : undefined;
 }
 
 /**

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 // @peculiar/x509 (tsyringe) needs the Reflect metadata API before it loads.
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import type { AgentName } from '../agents/contracts.ts';
+import type { PeerName } from '../agents/contracts.ts';
 import { agentSpiffeId } from './identity.ts';
 import { FalconerError } from './errors.ts';
 
@@ -118,7 +118,8 @@ export interface DevPkiOptions {
   readonly dir: string;
   readonly trustDomain: string;
   readonly namespace: string;
-  readonly agents: readonly AgentName[];
+  /** The agents, and `mcp` when the MCP tool server runs. */
+  readonly agents: readonly PeerName[];
   /** Leaf validity (days); default 90. */
   readonly leafValidityDays?: number;
   readonly now?: () => Date;
@@ -134,7 +135,7 @@ export interface DevPki {
   readonly dir: string;
   readonly caCertFile: string;
   readonly caKeyFile: string;
-  readonly agents: Readonly<Partial<Record<AgentName, TlsFilePaths>>>;
+  readonly agents: Readonly<Partial<Record<PeerName, TlsFilePaths>>>;
   /** What this call (re)wrote: 'ca' and/or agent names. */
   readonly issued: readonly string[];
 }
@@ -230,7 +231,7 @@ export async function ensureDevPki(opts: DevPkiOptions): Promise<DevPki> {
     await writeAtomic(caCertFile, ca.certPem, 0o644);
     issued.push('ca');
   }
-  const agents: Partial<Record<AgentName, TlsFilePaths>> = {};
+  const agents: Partial<Record<PeerName, TlsFilePaths>> = {};
   for (const agent of opts.agents) {
     const certFile = join(dir, `${agent}.crt`);
     const keyFile = join(dir, `${agent}.key`);

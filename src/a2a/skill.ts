@@ -1,11 +1,12 @@
 /** A skill an agent serves over A2A: wire schemas plus a handler. */
 import type { z } from 'zod';
-import type { AgentName } from '../agents/contracts.ts';
+import type { PeerName } from '../agents/contracts.ts';
 import type { Logger } from '../telemetry/logger.ts';
 
 export interface SkillCaller {
   readonly spiffeId: string;
-  readonly agent: AgentName;
+  /** An agent, or `mcp` (the MCP tool server). */
+  readonly agent: PeerName;
 }
 
 export interface SkillContext {

@@ -96,11 +96,22 @@ test('authorization follows the table in docs/agents.md', () => {
     false,
   );
   assert.deepEqual(skillsOf('remediate'), ['actions.propose', 'actions.execute', 'actions.rollback']);
-  assert.equal(AUTHORIZATION_TABLE.length, 9);
+  // One row per (agent, skill): no skill is granted twice.
+  assert.equal(
+    AUTHORIZATION_TABLE.length,
+    new Set(AUTHORIZATION_TABLE.map((g) => `${g.agent}/${g.skill}`)).size,
+  );
   // Every allowed pair, and only those.
   const agents = ['detect', 'coordinator', 'analyse', 'remediate', 'notify'] as const;
   let allowed = 0;
   for (const g of AUTHORIZATION_TABLE)
     for (const caller of agents) if (authorize(peer(caller), g.agent, g.skill).allowed) allowed++;
-  assert.equal(allowed, 10);
+  const granted = AUTHORIZATION_TABLE.reduce(
+    (n, g) => n + g.callers.filter((c) => (agents as readonly string[]).includes(c)).length,
+    0,
+  );
+  assert.equal(allowed, granted);
+  // The MCP tool server's identity is a caller, never an agent with skills.
+  assert.equal(authorize(peer('mcp'), 'detect', 'events.search').allowed, true);
+  assert.equal(authorize(peer('mcp'), 'detect', 'events.query').allowed, false);
 });
