@@ -23,6 +23,7 @@ import { toEventWire, toSignalWire } from '../event-wire.ts';
 import type { AgentContext, AgentParts } from '../runtime.ts';
 import { startDetectService } from './service.ts';
 import { SignalOutbox } from './signal-outbox.ts';
+import { SqlOutboxJournal } from './signal-outbox-store.ts';
 import type { SignalUpdate } from '../../gate/signals.ts';
 
 const MAX_EVENTS_PER_REPORT = 50;
@@ -44,8 +45,13 @@ export async function createDetectAgent(ctx: AgentContext): Promise<AgentParts> 
     return `00-${traceId}-${randomBytes(8).toString('hex')}-01`;
   };
 
+  // Accepted signals survive a crash of detect: pending reports live in detect.db until acknowledged.
+  const journal = await SqlOutboxJournal.open(ctx.store);
   const outbox = new SignalOutbox({
     traceparentFor,
+    journal,
+    onJournalError: (err) =>
+      logger.error({ err: String(err) }, 'cannot write the signal outbox journal; delivering from memory'),
     send: async (message) => {
       await peers.call('coordinator', 'signal.report', message.report, SignalReportOutput, {
         messageId: message.messageId,
@@ -63,6 +69,8 @@ export async function createDetectAgent(ctx: AgentContext): Promise<AgentParts> 
         'signal report not delivered yet; retrying',
       ),
   });
+  const restored = await outbox.restore();
+  if (restored > 0) logger.info({ restored }, 'signal reports from before the restart queued again');
   new Gauge({
     name: 'falconer_signal_outbox_depth',
     help: 'Signal reports waiting to be delivered to the coordinator',
@@ -78,7 +86,7 @@ export async function createDetectAgent(ctx: AgentContext): Promise<AgentParts> 
     registers: [registry],
   });
 
-  const onSignal = (update: SignalUpdate): void => {
+  const onSignal = (update: SignalUpdate): Promise<void> => {
     const signal = toSignalWire(update.signal);
     const events: EventWire[] = [];
     for (const id of signal.eventIds) {
@@ -91,7 +99,7 @@ export async function createDetectAgent(ctx: AgentContext): Promise<AgentParts> 
       logger.info({ traceId, signalId: signal.id, workload: signal.workload.key }, 'signal opened');
     }
     reportsSent.inc({ kind: update.kind });
-    outbox.push({ kind: update.kind, signal, events });
+    return outbox.push({ kind: update.kind, signal, events });
   };
 
   const detect = await startDetectService({
@@ -141,7 +149,7 @@ export async function createDetectAgent(ctx: AgentContext): Promise<AgentParts> 
       await detect.close();
       // Give undelivered signal reports a moment; the coordinator may be stopping too.
       await Promise.race([outbox.flush(), new Promise((r) => setTimeout(r, 3_000).unref())]);
-      outbox.close();
+      await outbox.close();
       await store.close();
     },
   };

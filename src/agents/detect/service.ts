@@ -41,7 +41,11 @@ export interface DetectServiceOptions {
   readonly config: FalconerConfig;
   readonly registry: Registry;
   readonly logger: Logger;
-  readonly onSignal?: (update: SignalUpdate) => void;
+  /**
+   * Gets every signal update; a returned promise (the durable outbox write) is
+   * awaited before the batch that raised the signal counts as delivered.
+   */
+  readonly onSignal?: (update: SignalUpdate) => void | Promise<void>;
   /** Sees every decision (the demo uses it to follow labelled attacks). */
   readonly onDecision?: (event: NormalizedEvent, decision: GateDecision) => void;
   /** Keep the model on disk under dataDir (default true). */
@@ -152,6 +156,8 @@ export async function startDetectService(opts: DetectServiceOptions): Promise<De
   const kafka = kafkaConfigOf(opts);
   const eventsTopic = kafka?.topics.events ?? EVENTS_TOPIC;
   let publishSignal: ((update: SignalUpdate) => void) | undefined;
+  /** Outbox writes raised by the batch being scored, awaited before it counts as delivered. */
+  let signalPersists: Promise<void>[] = [];
 
   const onSignal = (update: SignalUpdate): void => {
     signalUpdates += 1;
@@ -164,7 +170,8 @@ export async function startDetectService(opts: DetectServiceOptions): Promise<De
     signalWrites = signalWrites
       .then(() => appendFile(signalLog, `${JSON.stringify({ kind: update.kind, ...signal })}\n`))
       .catch((err: unknown) => logger.error({ err: describeError(err) }, 'cannot append to the signal log'));
-    opts.onSignal?.(update);
+    const persisted = opts.onSignal?.(update);
+    if (persisted !== undefined) signalPersists.push(persisted);
   };
 
   const gate = new Gate({ ...gateOptionsFrom(config), metrics: createGateMetrics(registry), onSignal });
@@ -251,6 +258,11 @@ export async function startDetectService(opts: DetectServiceOptions): Promise<De
       if (opts.onDecision !== undefined)
         for (let i = 0; i < events.length; i++) opts.onDecision(events[i]!, decisions[i]!);
       saveModelIfNew();
+      if (signalPersists.length > 0) {
+        const persists = signalPersists;
+        signalPersists = [];
+        await Promise.all(persists);
+      }
       // Stored before the batch counts as delivered; remembered as seen only once stored.
       if (opts.onBatchScored !== undefined) await opts.onBatchScored(events, decisions, records);
       if (records[0]?.origin !== undefined) for (const e of events) seen.add(e.id);

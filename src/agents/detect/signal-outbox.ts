@@ -3,12 +3,20 @@
  * coordinator: an `opened` report is sent at once, later `updated` reports of
  * the same signal are coalesced (only the newest is sent), and a failed send
  * is retried with backoff until it succeeds. Each report has a deterministic
- * message id (signal id + revision), so a retry that the coordinator already
- * handled is answered from its idempotency record instead of doing the work
- * twice. Bounded: beyond `maxPending` signals the oldest pending *update* is
- * dropped (its newer snapshot supersedes it); `opened` reports are never dropped.
+ * message id (signal id + event count of the snapshot), so a retry that the
+ * coordinator already handled is answered from its idempotency record instead
+ * of doing the work twice. Bounded: beyond `maxPending` signals the oldest
+ * pending *update* is dropped (its newer snapshot supersedes it); `opened`
+ * reports are never dropped.
+ *
+ * Durable with a `journal` (detect's state DB): a report is written there
+ * before it may be sent (`push` resolves once it is, and detect counts a batch
+ * done only then), the row is deleted when the coordinator acknowledged it,
+ * and `restore()` after a crash puts back exactly what was unacknowledged,
+ * with the same message ids.
  */
 import type { SignalReportInput } from '../contracts.ts';
+import type { JournalEntry, OutboxJournal } from './signal-outbox-store.ts';
 
 export interface OutboxMessage {
   readonly messageId: string;
@@ -26,12 +34,26 @@ export interface SignalOutboxOptions {
   readonly retryMaxMs?: number;
   /** Updates of one signal are sent at most this often. */
   readonly updateIntervalMs?: number;
+  /** Durable storage of what is pending; without it the outbox is in memory only. */
+  readonly journal?: OutboxJournal;
+  /** A journal write failed: the report is still delivered from memory, but would not survive a crash. */
+  readonly onJournalError?: (err: unknown) => void;
 }
 
 interface Pending {
   report: SignalReportInput;
   revision: number;
+  messageId: string;
   opened: boolean;
+  /** Resolves once this revision is in the journal (at once without one). */
+  persisted: Promise<void>;
+}
+
+const DONE: Promise<void> = Promise.resolve();
+
+export function signalMessageId(report: SignalReportInput): string {
+  // The event count identifies the snapshot: a redelivered signal (Kafka, after a crash) gets the same ids.
+  return `signal:${report.signal.id}:${report.signal.count}`;
 }
 
 export class SignalOutbox {
@@ -43,9 +65,14 @@ export class SignalOutbox {
   private wake: (() => void) | null = null;
   private idle: Promise<void> = Promise.resolve();
   private settleIdle: (() => void) | null = null;
+  /** Journal writes, applied in order (saves batched per tick, removals after acknowledgements). */
+  private journalChain: Promise<void> = DONE;
+  private unsaved: JournalEntry[] = [];
+  private batchPersisted: Promise<void> | null = null;
   sent = 0;
   failures = 0;
   droppedUpdates = 0;
+  journalErrors = 0;
 
   constructor(private readonly opts: SignalOutboxOptions) {}
 
@@ -53,28 +80,83 @@ export class SignalOutbox {
     return this.pending.size;
   }
 
-  push(report: SignalReportInput): void {
-    if (this.closed) return;
+  /**
+   * Queues a report; resolves once it is durable (in the journal) and may be
+   * sent. Never rejects: a journal failure is reported through onJournalError.
+   */
+  push(report: SignalReportInput): Promise<void> {
+    if (this.closed) return DONE;
     const id = report.signal.id;
     const revision = (this.revisions.get(id) ?? 0) + 1;
     this.revisions.set(id, revision);
     const existing = this.pending.get(id);
     // An unsent `opened` stays `opened` (with the newer snapshot): the coordinator must see it open.
     const opened = report.kind === 'opened' || existing?.opened === true;
+    const merged: SignalReportInput = { ...report, kind: opened ? 'opened' : 'updated' };
+    const messageId = signalMessageId(merged);
+    const persisted = this.persist({ signalId: id, revision, messageId, report: merged });
     this.pending.delete(id); // re-insert at the end: Map order is send order
-    this.pending.set(id, { report: { ...report, kind: opened ? 'opened' : 'updated' }, revision, opened });
+    this.pending.set(id, { report: merged, revision, messageId, opened, persisted });
     this.evictIfFull();
     this.kick();
+    return persisted;
   }
 
-  /** Resolves once nothing is pending (used by tests and the demo to know the pipeline settled). */
+  /** Puts back what the journal holds (call once, before the first push, after a restart). */
+  async restore(): Promise<number> {
+    const journal = this.opts.journal;
+    if (journal === undefined) return 0;
+    const entries = await journal.load();
+    for (const e of entries) {
+      if (this.pending.has(e.signalId)) continue;
+      this.revisions.set(e.signalId, e.revision);
+      this.pending.set(e.signalId, {
+        report: e.report,
+        revision: e.revision,
+        messageId: e.messageId,
+        opened: e.report.kind === 'opened',
+        persisted: DONE,
+      });
+    }
+    if (entries.length > 0) this.kick();
+    return entries.length;
+  }
+
+  /** Resolves once nothing is pending and the journal is written (tests and the demo: the pipeline settled). */
   async flush(): Promise<void> {
     while (this.pending.size > 0 || this.running) await this.idle;
+    await this.journalChain;
   }
 
-  close(): void {
+  /** Stops sending; what is unacknowledged stays in the journal for the next start. */
+  async close(): Promise<void> {
     this.closed = true;
     this.wake?.();
+    await this.journalChain;
+  }
+
+  /** Batches the saves of one tick (a gate batch pushes many) into one transaction. */
+  private persist(entry: JournalEntry): Promise<void> {
+    const journal = this.opts.journal;
+    if (journal === undefined) return DONE;
+    this.unsaved.push(entry);
+    this.batchPersisted ??= new Promise<void>((resolve) =>
+      queueMicrotask(() => {
+        const batch = this.unsaved;
+        this.unsaved = [];
+        this.batchPersisted = null;
+        resolve(this.journalDo(() => journal.save(batch)));
+      }),
+    );
+    return this.batchPersisted;
+  }
+
+  private journalDo(op: () => Promise<void>): Promise<void> {
+    this.journalChain = this.journalChain.then(op).catch((err: unknown) => {
+      this.journalErrors += 1;
+      this.opts.onJournalError?.(err);
+    });
+    return this.journalChain;
   }
 
   private evictIfFull(): void {
@@ -84,6 +166,8 @@ export class SignalOutbox {
       if (!p.opened) {
         this.pending.delete(id);
         this.droppedUpdates += 1;
+        const journal = this.opts.journal;
+        if (journal !== undefined) void this.journalDo(() => journal.remove(id, p.revision));
         return;
       }
     }
@@ -110,8 +194,10 @@ export class SignalOutbox {
           continue;
         }
         const [id, p] = next.entry;
+        // Written before it counts as sent: what the coordinator may have seen is always in the journal.
+        await p.persisted;
         const message: OutboxMessage = {
-          messageId: `signal:${id}:${p.revision}`,
+          messageId: p.messageId,
           report: p.report,
           traceparent: this.opts.traceparentFor(id),
         };
@@ -119,6 +205,8 @@ export class SignalOutbox {
           await this.opts.send(message);
           // Only remove what was sent: a newer revision pushed meanwhile stays pending.
           if (this.pending.get(id)?.revision === p.revision) this.pending.delete(id);
+          const journal = this.opts.journal;
+          if (journal !== undefined) void this.journalDo(() => journal.remove(id, p.revision));
           this.lastSentAt.set(id, Date.now());
           this.trimSentTimes();
           this.sent += 1;
