@@ -1,0 +1,89 @@
+/**
+ * ADAPTER POINT — the analyse agent's links to two modules built in parallel:
+ * the AgentPrompt loader (`openPromptSource`, src/prompts) and the MCP client
+ * (`connectMcpGateway`, src/mcp/client.ts). They are looked up at run time so
+ * this agent works before and after they land; once both are in, replace the
+ * lookups below by static imports.
+ */
+import { readFile } from 'node:fs/promises';
+import { FalconerError } from '../../../errors.ts';
+import type { ToolGateway } from '../../../mcp/gateway.ts';
+import type { PromptSource } from '../../../prompts/types.ts';
+import type { Logger } from '../../../telemetry/logger.ts';
+import type { AnalyseMcpConfig } from '../config.ts';
+import { staticPromptSource } from './builtin-prompt.ts';
+
+type OpenPromptSource = (opts: { dir?: string; logger?: Logger }) => Promise<PromptSource>;
+type ConnectMcpGateway = (opts: { url: string; token: string }) => Promise<ToolGateway>;
+
+async function lookup<T>(specifiers: readonly string[], name: string): Promise<T | undefined> {
+  for (const spec of specifiers) {
+    let mod: Record<string, unknown>;
+    try {
+      mod = (await import(new URL(spec, import.meta.url).href)) as Record<string, unknown>;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') continue;
+      throw err;
+    }
+    if (typeof mod[name] === 'function') return mod[name] as T;
+  }
+  return undefined;
+}
+
+/** The prompt source: the AgentPrompt loader when present, else the built-in prompt (logged). */
+export async function openAnalysePrompts(dir: string | undefined, logger?: Logger): Promise<PromptSource> {
+  const open = await lookup<OpenPromptSource>(
+    ['../../../prompts/index.ts', '../../../prompts/source.ts', '../../../prompts/loader.ts'],
+    'openPromptSource',
+  );
+  if (open !== undefined)
+    return open({ ...(dir !== undefined ? { dir } : {}), ...(logger ? { logger } : {}) });
+  logger?.warn('AgentPrompt loader not available: the LLM analyst uses its built-in prompt');
+  return staticPromptSource();
+}
+
+/** The bearer token of the MCP server, from a file or an env var. */
+export async function mcpToken(cfg: AnalyseMcpConfig, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  let token: string | undefined;
+  if (cfg.tokenFile !== undefined) {
+    try {
+      token = (await readFile(cfg.tokenFile, 'utf8')).trim();
+    } catch (err) {
+      throw new FalconerError(
+        'CONFIG_INVALID',
+        `analyse.mcp.tokenFile ${cfg.tokenFile} cannot be read: ${(err as Error).message}`,
+        {
+          file: cfg.tokenFile,
+        },
+      );
+    }
+  } else if (cfg.tokenEnv !== undefined) token = env[cfg.tokenEnv]?.trim();
+  if (!token)
+    throw new FalconerError(
+      'CONFIG_INVALID',
+      'analyse.mcp needs a token: set tokenFile or tokenEnv to a non-empty value',
+      {
+        tokenEnv: cfg.tokenEnv,
+        tokenFile: cfg.tokenFile,
+      },
+    );
+  return token;
+}
+
+/** The MCP tools, or undefined when no MCP server is configured. */
+export async function connectAnalyseTools(
+  cfg: AnalyseMcpConfig | undefined,
+  logger?: Logger,
+  env?: NodeJS.ProcessEnv,
+): Promise<ToolGateway | undefined> {
+  if (cfg === undefined) return undefined;
+  const connect = await lookup<ConnectMcpGateway>(
+    ['../../../mcp/client.ts', '../../../mcp/index.ts'],
+    'connectMcpGateway',
+  );
+  if (connect === undefined) {
+    logger?.warn({ url: cfg.url }, 'MCP client not available: the LLM analyst works without tools');
+    return undefined;
+  }
+  return connect({ url: cfg.url, token: await mcpToken(cfg, env) });
+}
