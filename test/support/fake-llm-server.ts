@@ -18,18 +18,27 @@ export interface RecordedRequest {
   body: unknown;
 }
 
+/** Computes a reply from the request (used when the queue is empty). */
+export type Responder = (req: RecordedRequest) => Reply;
+
 export interface FakeLlmServer {
   url: string;
-  /** Requests seen, in order. */
+  /** Requests seen, in order (empty when started with `record: false`). */
   requests: RecordedRequest[];
-  /** Queue replies; served in order, one per request. When empty, the server answers 500. */
+  /** Counters kept even when requests are not recorded. */
+  stats: { requests: number; bodyBytes: number };
+  /** Queue replies; served in order, one per request. When empty, the responder (if any) answers, else 500. */
   enqueue(...replies: Reply[]): void;
+  /** Set (or clear) the function that answers when the queue is empty. */
+  respond(responder: Responder | undefined): void;
   close(): Promise<void>;
 }
 
-export async function startFakeLlmServer(): Promise<FakeLlmServer> {
+export async function startFakeLlmServer(opts: { record?: boolean } = {}): Promise<FakeLlmServer> {
   const queue: Reply[] = [];
   const requests: RecordedRequest[] = [];
+  const stats = { requests: 0, bodyBytes: 0 };
+  let responder: Responder | undefined;
   const hanging = new Set<ServerResponse>();
 
   const server: Server = createServer((req, res) => {
@@ -43,16 +52,19 @@ export async function startFakeLlmServer(): Promise<FakeLlmServer> {
       } catch {
         body = undefined;
       }
-      requests.push({
+      const recorded: RecordedRequest = {
         method: req.method ?? '',
         path: url.pathname,
         query: Object.fromEntries(url.searchParams),
         headers: req.headers,
         body,
-      });
+      };
+      stats.requests++;
+      stats.bodyBytes += chunks.reduce((n, c) => n + c.length, 0);
+      if (opts.record !== false) requests.push(recorded);
       const known = url.pathname.endsWith('/chat/completions') || url.pathname.endsWith('/v1/messages');
       if (req.method !== 'POST' || !known) return send(res, 404, { error: { message: 'not found' } });
-      const reply = queue.shift();
+      const reply = queue.shift() ?? responder?.(recorded);
       if (!reply) return send(res, 500, { error: { message: 'fake-llm-server: no scripted reply' } });
       if (reply.kind === 'hang') {
         hanging.add(res);
@@ -68,7 +80,11 @@ export async function startFakeLlmServer(): Promise<FakeLlmServer> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    stats,
     enqueue: (...replies) => queue.push(...replies),
+    respond: (fn) => {
+      responder = fn;
+    },
     close: async () => {
       for (const res of hanging) res.destroy();
       server.closeAllConnections();
