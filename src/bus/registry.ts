@@ -1,6 +1,12 @@
+/**
+ * Bus kinds by name. A kind's implementation is loaded when a bus of that
+ * kind is created, not when this module is: the Kafka client alone costs
+ * about a CPU-second to load, which every agent start paid while only detect
+ * with `bus.kind: kafka` uses it.
+ */
 import { FalconerError } from '../errors.ts';
 import { EmbeddedBus, type EmbeddedBusOptions } from './embedded.ts';
-import { KafkaBus, type KafkaBusOptions } from './kafka.ts';
+import type { KafkaBusOptions } from './kafka.ts';
 import type { EventBus } from './types.ts';
 
 /** Options every bus kind understands; kind-specific settings live under their own key. */
@@ -10,13 +16,13 @@ export interface BusOptions {
   readonly kafka?: KafkaBusOptions<unknown>;
 }
 
-export type BusFactory = <T>(opts: BusOptions) => EventBus<T>;
+export type BusFactory = <T>(opts: BusOptions) => EventBus<T> | Promise<EventBus<T>>;
 
 const factories = new Map<string, BusFactory>([
   ['embedded', <T>(opts: BusOptions) => new EmbeddedBus<T>(opts.embedded)],
   [
     'kafka',
-    <T>(opts: BusOptions) => {
+    async <T>(opts: BusOptions) => {
       if (opts.kafka === undefined) {
         throw new FalconerError(
           'CONFIG_INVALID',
@@ -26,6 +32,7 @@ const factories = new Map<string, BusFactory>([
           },
         );
       }
+      const { KafkaBus } = await import('./kafka.ts');
       // The codec decides T; the registry only passes it through.
       return new KafkaBus<T>(opts.kafka as KafkaBusOptions<T>);
     },
@@ -40,7 +47,8 @@ export function busKinds(): string[] {
   return [...factories.keys()];
 }
 
-export function createBus<T>(kind: string, opts: BusOptions = {}): EventBus<T> {
+/** Creates a bus of the kind, loading its implementation on first use. */
+export async function createBus<T>(kind: string, opts: BusOptions = {}): Promise<EventBus<T>> {
   const factory = factories.get(kind);
   if (!factory) {
     throw new FalconerError(

@@ -202,7 +202,7 @@ export async function startDetectService(opts: DetectServiceOptions): Promise<De
 
   const onHandlerError = (err: unknown): void =>
     logger.error({ err: describeError(err) }, 'gate failed on a batch; retrying it');
-  const bus = createBus<NormalizedEvent>(config.bus.kind, {
+  const bus = await createBus<NormalizedEvent>(config.bus.kind, {
     embedded: { capacity: config.bus.capacity, onHandlerError },
     ...(kafka !== undefined && {
       kafka: {
