@@ -12,7 +12,7 @@ import { priorityLevel } from './priority.ts';
 import { schemaErrorDetail } from './schema-error.ts';
 import { parseRfc3339 } from './time.ts';
 import type { NormalizedEvent } from './types.ts';
-import { PodKeyCache, UNKNOWN_HOST, workloadOf, type WorkloadOptions } from './workload.ts';
+import { PodKeyCache, UNKNOWN_HOST, WorkloadCache, workloadOf, type WorkloadOptions } from './workload.ts';
 
 export interface NormalizeOptions extends WorkloadOptions {
   readonly limits?: Partial<EventLimits>;
@@ -60,6 +60,7 @@ export function createNormalizer(opts: NormalizeOptions = {}): Normalizer {
     ...(opts.cluster !== undefined && { cluster: opts.cluster }),
     ...(opts.clusterFields !== undefined && { clusterFields: opts.clusterFields }),
     keyCache: new PodKeyCache(),
+    workloadCache: new WorkloadCache(),
   };
   return (raw) => toNormalizedEvent(validateAlert(raw, limits, schema), workloadOpts);
 }

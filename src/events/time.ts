@@ -42,9 +42,19 @@ export function parseRfc3339(s: string): number {
 let lastText = '';
 let lastMs = NaN;
 
+/**
+ * The last minute parsed: its first 16 characters ("YYYY-MM-DDTHH:MM", already validated) and the
+ * epoch ms of that minute. A stream's times share their minute for many events in a row, so most
+ * parses only read the seconds, the fraction and the zone. Exact: Date.UTC adds whole milliseconds.
+ */
+let minuteText = '';
+let minuteMs = NaN;
+const MINUTE_PREFIX = 16;
+
 function parse(s: string): number {
   const len = s.length;
   if (len < 20 || len > 35) return NaN;
+  if (minuteText.length === MINUTE_PREFIX && s.startsWith(minuteText)) return parseRest(s, minuteMs);
   const year = digits(s, 0, 4);
   const month = digits(s, 5, 2);
   const day = digits(s, 8, 2);
@@ -72,6 +82,22 @@ function parse(s: string): number {
   const t = s.charCodeAt(10);
   if (t !== 84 && t !== 116) return NaN; // T or t
   if (day > daysInMonth(year, month)) return NaN;
+  // Date.UTC maps years 0..99 to 1900..1999; shift by 400 Gregorian years (a whole cycle) instead.
+  const minute0 =
+    year < 100
+      ? Date.UTC(year + 400, month - 1, day, hour, minute) - MS_PER_400_YEARS
+      : Date.UTC(year, month - 1, day, hour, minute);
+  minuteText = s.slice(0, MINUTE_PREFIX);
+  minuteMs = minute0;
+  return parseRest(s, minute0);
+}
+
+/** Seconds, fraction and zone after a validated "YYYY-MM-DDTHH:MM" whose epoch ms is `minute0`. */
+function parseRest(s: string, minute0: number): number {
+  const len = s.length;
+  if (s.charCodeAt(16) !== 58) return NaN; // :
+  const second = digits(s, 17, 2);
+  if (second < 0 || second > 60) return NaN;
 
   let i = 19;
   let millis = 0;
@@ -106,12 +132,7 @@ function parse(s: string): number {
   } else {
     return NaN;
   }
-  // Date.UTC maps years 0..99 to 1900..1999; shift by 400 Gregorian years (a whole cycle) instead.
-  const utc =
-    year < 100
-      ? Date.UTC(year + 400, month - 1, day, hour, minute, second, millis) - MS_PER_400_YEARS
-      : Date.UTC(year, month - 1, day, hour, minute, second, millis);
-  return utc - offsetMinutes * 60_000;
+  return minute0 + second * 1000 + millis - offsetMinutes * 60_000;
 }
 
 export function isRfc3339(s: string): boolean {

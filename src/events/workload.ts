@@ -14,8 +14,10 @@ export interface WorkloadOptions {
   readonly cluster?: string;
   /** output_fields keys that may carry the cluster name, first match wins. */
   readonly clusterFields?: readonly string[];
-  /** Reuses pod key strings across events (createNormalizer makes one per normalizer). */
+  /** Reuses pod key strings across events. */
   readonly keyCache?: PodKeyCache;
+  /** Reuses whole Workload objects across events (createNormalizer makes one per normalizer). */
+  readonly workloadCache?: WorkloadCache;
 }
 
 /** Pod keys remembered (cleared when full) and the longest pod name remembered. */
@@ -62,16 +64,6 @@ function usable(v: FieldValue | undefined): string | undefined {
 
 function text(fields: Fields, key: string): string | undefined {
   return usable(fields[key]);
-}
-
-function imageOf(fields: Fields): string | undefined {
-  // Literal keys: each load gets its own inline cache (this runs for every event).
-  const repo = usable(fields['container.image.repository']);
-  if (repo !== undefined) {
-    const tag = usable(fields['container.image.tag']);
-    return tag === undefined ? repo : `${repo}:${tag}`;
-  }
-  return usable(fields['container.image']);
 }
 
 function clusterOf(fields: Fields, opts: WorkloadOptions): string {
@@ -139,7 +131,21 @@ export function workloadOf(
   let containerId = usable(fields['container.id']);
   if (containerId === 'host') containerId = undefined;
   const container = containerId === undefined ? undefined : usable(fields['container.name']);
-  const image = containerId === undefined ? undefined : imageOf(fields);
+  // What the image is made of: repository and tag ("repo:tag", or the repository alone), else container.image.
+  let repo: string | undefined;
+  let tagOrImage: string | undefined;
+  if (containerId !== undefined) {
+    // Literal keys: each load gets its own inline cache (this runs for every event).
+    repo = usable(fields['container.image.repository']);
+    tagOrImage =
+      repo !== undefined ? usable(fields['container.image.tag']) : usable(fields['container.image']);
+  }
+  const cache = opts.workloadCache;
+  if (cache !== undefined) {
+    const hit = cache.find(host, cluster, namespace, pod, containerId, container, repo, tagOrImage);
+    if (hit !== undefined) return hit;
+  }
+  const image = repo === undefined ? tagOrImage : tagOrImage === undefined ? repo : `${repo}:${tagOrImage}`;
 
   let kind: Workload['kind'];
   let key: string;
@@ -157,5 +163,86 @@ export function workloadOf(
     key = `host:${part(host)}`;
   }
   // Every key always present (undefined when unknown): one object shape for all workloads keeps consumers fast.
-  return { key, kind, host, cluster, namespace, pod, container, containerId, image };
+  const workload: Workload = { key, kind, host, cluster, namespace, pod, container, containerId, image };
+  cache?.store(workload, repo, tagOrImage);
+  return workload;
+}
+
+/** Workloads remembered (a direct-mapped table: a colliding workload replaces the entry). */
+const WORKLOAD_CACHE_SLOTS = 4096;
+/** Workloads whose identifying strings are longer than this in total are not remembered (bounds the bytes). */
+const MAX_CACHED_WORKLOAD_CHARS = 512;
+
+interface WorkloadEntry {
+  readonly workload: Workload;
+  readonly repo: string | undefined;
+  readonly tagOrImage: string | undefined;
+}
+
+function lengthOf(s: string | undefined): number {
+  return s === undefined ? 0 : s.length;
+}
+
+/**
+ * The same frozen Workload object for every event of a workload, instead of a
+ * fresh one (and a fresh key and image concatenation) per event. Consumers that
+ * key caches by the workload's strings (the featurizer's owner cache) then meet
+ * the very same string instances again: their lookups and comparisons are
+ * pointer checks instead of hashing and comparing fresh strings. A hit requires
+ * every input of the workload to be equal, so the result is the Workload that
+ * workloadOf would build. Fixed size: WORKLOAD_CACHE_SLOTS entries of bounded
+ * length; the slot comes from a cheap sample of the most specific identity, so
+ * a crafted collision only costs a miss.
+ */
+export class WorkloadCache {
+  private readonly slots = new Array<WorkloadEntry | undefined>(WORKLOAD_CACHE_SLOTS).fill(undefined);
+
+  find(
+    host: string,
+    cluster: string,
+    namespace: string | undefined,
+    pod: string | undefined,
+    containerId: string | undefined,
+    container: string | undefined,
+    repo: string | undefined,
+    tagOrImage: string | undefined,
+  ): Workload | undefined {
+    const entry = this.slots[slotOf(pod ?? containerId ?? host)];
+    if (entry === undefined) return undefined;
+    const w = entry.workload;
+    return w.pod === pod &&
+      w.containerId === containerId &&
+      w.namespace === namespace &&
+      w.host === host &&
+      w.cluster === cluster &&
+      w.container === container &&
+      entry.repo === repo &&
+      entry.tagOrImage === tagOrImage
+      ? w
+      : undefined;
+  }
+
+  store(workload: Workload, repo: string | undefined, tagOrImage: string | undefined): void {
+    const w = workload;
+    const chars =
+      w.key.length +
+      w.host.length +
+      lengthOf(w.cluster) +
+      lengthOf(w.namespace) +
+      lengthOf(w.pod) +
+      lengthOf(w.container) +
+      lengthOf(w.containerId) +
+      2 * lengthOf(w.image);
+    if (chars > MAX_CACHED_WORKLOAD_CHARS) return;
+    this.slots[slotOf(w.pod ?? w.containerId ?? w.host)] = { workload: Object.freeze(w), repo, tagOrImage };
+  }
+}
+
+/** Slot of an identity: its length and last 16 characters (pod names differ in their generated suffix). */
+function slotOf(id: string): number {
+  const n = id.length;
+  let h = n | 0;
+  for (let i = n > 16 ? n - 16 : 0; i < n; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  h ^= h >>> 15;
+  return (Math.imul(h, 0x2c1b3c6d) >>> 20) & (WORKLOAD_CACHE_SLOTS - 1);
 }
