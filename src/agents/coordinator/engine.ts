@@ -10,6 +10,14 @@
  * row; the peer deduplicates the repeated message, and a notification's
  * dedupeKey is recorded once, so none is ever issued twice.
  *
+ * Late signals (reanalysis.ts): a signal the analysis has not seen, joining
+ * an incident that waits for a decision, requests a re-analysis (a timeline
+ * note); requests are coalesced and run at most once per
+ * `reanalysisIntervalMs`; the new analysis replaces the old, proposals are
+ * proposed again only if they changed, and approvals stand only for unchanged
+ * actions. A signal for a workload whose incident is closed opens a follow-up
+ * incident linked to it.
+ *
  * Peer failures leave the incident in its state (attempts and last error are
  * persisted, metrics count them) and the step is retried with backoff.
  * Incidents are serialized one by one and run concurrently up to a limit; a
@@ -44,6 +52,7 @@ import {
 } from './approvals.ts';
 import { KeyedLock, Semaphore } from './concurrency.ts';
 import {
+  appendTimeline,
   collectEventIds,
   collectEvents,
   enqueueOutbox,
@@ -52,6 +61,7 @@ import {
   loadApprovals,
   loadReports,
   pendingOutbox,
+  readTimeline,
   summarize,
   transition,
   type Db,
@@ -75,6 +85,17 @@ import {
   type IncidentStatus,
   type OpenIncidentRef,
 } from './state-machine.ts';
+import {
+  DEFAULT_REANALYSIS_INTERVAL_MS,
+  REANALYSABLE_STATUSES,
+  analysisRounds,
+  diffProposals,
+  followUpOf,
+  isNovel,
+  reanalysisDecision,
+  roundSuffix,
+  type LateSignalDetail,
+} from './reanalysis.ts';
 import './errors.ts';
 
 export interface CoordinatorOptions {
@@ -96,6 +117,8 @@ export interface CoordinatorOptions {
   peerTimeoutMs?: number;
   retry?: { initialMs?: number; maxMs?: number };
   registry?: Registry;
+  /** At most one re-analysis per incident this often (default 30 s); late signals in between are coalesced. */
+  reanalysisIntervalMs?: number;
 }
 
 const MAX_EVENTS_FOR_ANALYSIS = 500;
@@ -120,8 +143,9 @@ export class Coordinator {
   private readonly peerTimeoutMs: number;
   private readonly retryInitialMs: number;
   private readonly retryMaxMs: number;
+  private readonly reanalysisIntervalMs: number;
   private readonly slots = new Map<string, DriveSlot>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, { timer: NodeJS.Timeout; dueAt: number }>();
   private readonly calls = new Set<AbortController>();
   private readonly semaphore: Semaphore;
   private readonly workloadLock = new KeyedLock();
@@ -143,6 +167,7 @@ export class Coordinator {
     this.retryInitialMs = opts.retry?.initialMs ?? 1000;
     this.retryMaxMs = opts.retry?.maxMs ?? 60_000;
     this.semaphore = new Semaphore(opts.concurrency ?? 8);
+    this.reanalysisIntervalMs = opts.reanalysisIntervalMs ?? DEFAULT_REANALYSIS_INTERVAL_MS;
     this.metrics = createCoordinatorMetrics(opts.registry ?? new Registry(), opts.store);
   }
 
@@ -162,10 +187,14 @@ export class Coordinator {
     if (recorded !== undefined) return recorded as SignalReportOutput;
     const workloadKey = input.signal.workload.key;
     // One workload at a time, so two signals of a workload cannot both open an incident.
-    const { output, traceId } = await this.workloadLock.run(workloadKey, () =>
+    const { output, traceId, late } = await this.workloadLock.run(workloadKey, () =>
       this.db.transaction().execute((trx) => this.groupIn(trx, input, ctx)),
     );
-    if (output.created || (await findIncident(this.db, output.incidentId))?.status === 'new') {
+    if (
+      output.created ||
+      late.reanalysis ||
+      (await findIncident(this.db, output.incidentId))?.status === 'new'
+    ) {
       this.schedule(output.incidentId);
     }
     await this.audit.record({
@@ -174,7 +203,13 @@ export class Coordinator {
       inputDigest: digestOf(input),
       result: 'ok',
       traceId,
-      detail: { incidentId: output.incidentId, signalId: input.signal.id, kind: input.kind },
+      detail: {
+        incidentId: output.incidentId,
+        signalId: input.signal.id,
+        kind: input.kind,
+        ...(late.reanalysis ? { reanalysisRequested: true } : {}),
+        ...(late.follows !== undefined ? { followsIncidentId: late.follows } : {}),
+      },
     });
     return output;
   }
@@ -183,12 +218,16 @@ export class Coordinator {
     trx: Db,
     input: SignalReportInput,
     ctx: { messageId: string; traceparent?: string },
-  ): Promise<{ output: SignalReportOutput; traceId: string }> {
+  ): Promise<{
+    output: SignalReportOutput;
+    traceId: string;
+    late: { reanalysis: boolean; follows?: string };
+  }> {
     const recorded = await getProcessed(trx, ctx.messageId);
     if (recorded !== undefined) {
       const out = recorded as SignalReportOutput;
       const inc = await findIncident(trx, out.incidentId);
-      return { output: out, traceId: inc?.traceId ?? newTraceId() };
+      return { output: out, traceId: inc?.traceId ?? newTraceId(), late: { reanalysis: false } };
     }
     const now = this.clock();
     const { signal } = input;
@@ -196,11 +235,18 @@ export class Coordinator {
     const owner = await trx
       .selectFrom('incident_signals')
       .innerJoin('incidents', 'incidents.id', 'incident_signals.incident_id')
-      .select(['incidents.id as id'])
+      .select(['incidents.id as id', 'incidents.status as status', 'incident_signals.report as report'])
       .where('incident_signals.signal_id', '=', signal.id)
       .orderBy('incidents.created_at', 'desc')
       .executeTakeFirst();
     let incidentId = owner?.id;
+    let follows: string | undefined;
+    // An update of a closed incident's signal is recorded there, unless it brings something new: then
+    // it is grouped afresh (an open incident of the workload, or a follow-up of the closed one).
+    if (owner && !isOpen(owner.status as IncidentStatus) && isNovel(storedSignal(owner.report), signal)) {
+      incidentId = undefined;
+      follows = owner.id;
+    }
     if (incidentId === undefined) {
       const candidates = await trx
         .selectFrom('incidents')
@@ -220,7 +266,23 @@ export class Coordinator {
       );
       if (decision.kind === 'join') incidentId = decision.incidentId;
     }
+    if (incidentId === undefined && follows === undefined) {
+      const closed = await trx
+        .selectFrom('incidents')
+        .select(['id', 'last_signal_at'])
+        .where('workload_key', '=', signal.workload.key)
+        .where('status', 'in', ['resolved', 'dismissed'])
+        .orderBy('last_signal_at', 'desc')
+        .limit(20)
+        .execute();
+      follows = followUpOf(
+        signal.lastSeenMs,
+        closed.map((c) => ({ id: c.id, lastSignalAtMs: Number(c.last_signal_at) })),
+        this.windowMs,
+      );
+    }
     let created = false;
+    let reanalysis = false;
     let traceId: string;
     if (incidentId === undefined) {
       created = true;
@@ -258,14 +320,54 @@ export class Coordinator {
           to_status: 'new',
           at: now,
           actor: 'detect',
-          reason: `signal ${signal.id} opened the incident`,
-          detail: JSON.stringify({ signalId: signal.id, rules: signal.rules }),
+          reason:
+            follows === undefined
+              ? `signal ${signal.id} opened the incident`
+              : `signal ${signal.id} opened the incident, a follow-up of the closed incident ${follows}`,
+          detail: JSON.stringify({
+            signalId: signal.id,
+            rules: signal.rules,
+            ...(follows !== undefined ? { followsIncidentId: follows } : {}),
+          }),
         })
         .execute();
+      if (follows !== undefined) {
+        const old = await getIncident(trx, follows);
+        const detail: LateSignalDetail = { signalId: signal.id, followUpIncidentId: incidentId };
+        await appendTimeline(trx, follows, {
+          from: old.status,
+          to: old.status,
+          at: now,
+          actor: 'detect',
+          reason: `signal ${signal.id} came after this incident was ${old.status}: follow-up incident ${incidentId}`,
+          detail,
+        });
+      }
       this.metrics.transitions.inc({ to: 'new' });
     } else {
       const inc = await getIncident(trx, incidentId);
       traceId = inc.traceId;
+      if (REANALYSABLE_STATUSES.includes(inc.status)) {
+        const previous = await trx
+          .selectFrom('incident_signals')
+          .select('report')
+          .where('incident_id', '=', incidentId)
+          .where('signal_id', '=', signal.id)
+          .executeTakeFirst();
+        if (isNovel(previous && storedSignal(previous.report), signal)) {
+          // The request is a timeline note: persisted with the signal, so a restart still honours it.
+          reanalysis = true;
+          const detail: LateSignalDetail = { reanalysis: 'requested', signalId: signal.id };
+          await appendTimeline(trx, incidentId, {
+            from: inc.status,
+            to: inc.status,
+            at: now,
+            actor: 'detect',
+            reason: `late signal ${signal.id} (${signal.rules.slice(0, 3).join(', ')}) joined after the analysis: re-analysis requested`,
+            detail,
+          });
+        }
+      }
       const priorityLevel = Math.min(inc.priorityLevel, signal.priorityLevel);
       await trx
         .updateTable('incidents')
@@ -294,7 +396,11 @@ export class Coordinator {
       .execute();
     const output: SignalReportOutput = { incidentId, created };
     await putProcessed(trx, ctx.messageId, 'signal.report', output, now);
-    return { output, traceId };
+    return {
+      output,
+      traceId,
+      late: { reanalysis, ...(follows !== undefined && created ? { follows } : {}) },
+    };
   }
 
   // ---------------------------------------------------------------- driving
@@ -326,7 +432,7 @@ export class Coordinator {
   /** Stops driving: cancels timers, aborts peer calls in flight, waits for the drives to settle. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of this.timers.values()) clearTimeout(t.timer);
     this.timers.clear();
     for (const c of this.calls) c.abort(new FalconerError('PEER_FAILED', 'the coordinator is stopping', {}));
     await this.idle();
@@ -342,7 +448,7 @@ export class Coordinator {
     }
     const timer = this.timers.get(incidentId);
     if (timer) {
-      clearTimeout(timer);
+      clearTimeout(timer.timer);
       this.timers.delete(incidentId);
     }
     const slot: DriveSlot = { again: false, done: Promise.resolve() };
@@ -355,19 +461,22 @@ export class Coordinator {
     this.slots.set(incidentId, slot);
   }
 
+  /** Drives the incident after the delay; the earliest of several wake-ups wins (each drive re-arms what it needs). */
   private scheduleAt(incidentId: string, delayMs: number): void {
     if (this.closed) return;
+    const delay = Math.max(0, Math.min(delayMs, 2 ** 31 - 1));
+    const dueAt = Date.now() + delay;
     const prev = this.timers.get(incidentId);
-    if (prev) clearTimeout(prev);
-    const t = setTimeout(
-      () => {
-        this.timers.delete(incidentId);
-        this.schedule(incidentId);
-      },
-      Math.max(0, Math.min(delayMs, 2 ** 31 - 1)),
-    );
-    t.unref();
-    this.timers.set(incidentId, t);
+    if (prev) {
+      if (prev.dueAt <= dueAt) return;
+      clearTimeout(prev.timer);
+    }
+    const timer = setTimeout(() => {
+      this.timers.delete(incidentId);
+      this.schedule(incidentId);
+    }, delay);
+    timer.unref();
+    this.timers.set(incidentId, { timer, dueAt });
   }
 
   private async drive(incidentId: string): Promise<void> {
@@ -397,9 +506,9 @@ export class Coordinator {
       case 'analysing':
         return this.analyse(incident);
       case 'proposed':
-        return this.propose(incident);
+        return (await this.reanalyseIfDue(incident)) || this.propose(incident);
       case 'awaiting_approval':
-        return this.checkApprovals(incident);
+        return (await this.reanalyseIfDue(incident)) || this.checkApprovals(incident);
       case 'remediating':
         return this.remediate(incident);
       case 'resolved':
@@ -408,10 +517,39 @@ export class Coordinator {
     }
   }
 
+  /**
+   * Late signals asked for a re-analysis: back to analysing once the last
+   * analysis is `reanalysisIntervalMs` old (a wake-up is set for then). The
+   * old analysis and proposals stay until the new ones replace them.
+   */
+  private async reanalyseIfDue(incident: Incident): Promise<boolean> {
+    const rounds = analysisRounds(await readTimeline(this.db, incident.id));
+    const now = this.clock();
+    const decision = reanalysisDecision(rounds, incident.status, now, this.reanalysisIntervalMs);
+    if (decision.kind === 'none') return false;
+    if (decision.kind === 'later') {
+      this.scheduleAt(incident.id, decision.inMs);
+      return false;
+    }
+    const signals = rounds.requestedBy;
+    const detail: LateSignalDetail & { round: number; signals: readonly string[] } = {
+      reanalysis: 'started',
+      round: rounds.round + 1,
+      signals,
+    };
+    await this.move(incident, {
+      to: 'analysing',
+      reason: `re-analysis: ${signals.length} late signal(s) since the last analysis (${signals.slice(0, 5).join(', ')})`,
+      detail,
+    });
+    return true;
+  }
+
   private async analyse(incident: Incident): Promise<boolean> {
     const reports = await loadReports(this.db, incident.id);
+    const { round } = analysisRounds(await readTimeline(this.db, incident.id));
     const analysis = AnalysisResult.parse(
-      await this.call('analyse', incident, `${incident.id}:analyse`, (ctx) =>
+      await this.call('analyse', incident, `${incident.id}:analyse${roundSuffix(round)}`, (ctx) =>
         this.peers.analyse(
           { incident: summarize(incident, reports), events: collectEvents(reports, MAX_EVENTS_FOR_ANALYSIS) },
           ctx,
@@ -431,8 +569,13 @@ export class Coordinator {
     await this.move(incident, {
       to: 'proposed',
       actor: 'analyse',
-      reason: `analysis: ${analysis.verdict} (${analysis.severity}, confidence ${analysis.confidence})`,
-      detail: { verdict: analysis.verdict, severity: analysis.severity, analyst: analysis.analyst },
+      reason: `${round > 1 ? 're-' : ''}analysis: ${analysis.verdict} (${analysis.severity}, confidence ${analysis.confidence})`,
+      detail: {
+        verdict: analysis.verdict,
+        severity: analysis.severity,
+        analyst: analysis.analyst,
+        ...(round > 1 ? { round } : {}),
+      },
       set,
     });
     return true;
@@ -445,12 +588,31 @@ export class Coordinator {
         incidentId: incident.id,
       });
     const reports = await loadReports(this.db, incident.id);
+    const { round } = analysisRounds(await readTimeline(this.db, incident.id));
     const out = ProposeOutput.parse(
-      await this.call('propose', incident, `${incident.id}:propose`, (ctx) =>
+      await this.call('propose', incident, `${incident.id}:propose${roundSuffix(round)}`, (ctx) =>
         this.peers.propose({ incident: summarize(incident, reports), analysis }, ctx),
       ),
     );
-    const proposals = uniqueById(out.proposals);
+    const fresh = uniqueById(out.proposals);
+    // After a re-analysis: unchanged actions keep their proposal, approvals, links and deadline.
+    const previous = round > 1 ? incident.proposals : undefined;
+    const diff = previous !== undefined ? diffProposals(previous, fresh) : undefined;
+    if (
+      diff?.unchanged === true &&
+      incident.approvalExpiresAt !== undefined &&
+      needsHuman(previous!) &&
+      this.clock() < incident.approvalExpiresAt
+    ) {
+      await this.move(incident, {
+        to: 'awaiting_approval',
+        actor: 'remediate',
+        reason: 'proposals unchanged after the re-analysis: pending approvals stand',
+        detail: { round, proposals: previous!.map((p) => p.id) },
+      });
+      return true;
+    }
+    const proposals = fresh;
     const set = { proposals: JSON.stringify(proposals) };
     const withProposals: Incident = { ...incident, proposals };
     const actionable = proposals.filter((p) => approvalsRequired(p) !== undefined);
@@ -490,13 +652,22 @@ export class Coordinator {
       approvalExpiresAt: expiresAt,
     };
     await this.db.transaction().execute(async (trx) => {
+      // Approvals of an action that changed (or vanished) were given for something else.
+      if (diff !== undefined && diff.invalidated.length > 0) {
+        await trx
+          .deleteFrom('approvals')
+          .where('incident_id', '=', incident.id)
+          .where('proposal_id', 'in', [...diff.invalidated])
+          .execute();
+      }
       await transition(trx, incident.id, {
         from: 'proposed',
         to: 'awaiting_approval',
         at: now,
         actor: 'remediate',
-        reason: `${Object.keys(links).length} proposed action(s) need approval`,
+        reason: `${Object.keys(links).length} proposed action(s) need approval${round > 1 ? ' (proposed again after the re-analysis)' : ''}`,
         detail: {
+          ...(round > 1 ? { round, invalidatedApprovals: diff?.invalidated ?? [] } : {}),
           proposals: proposals.map((p) => ({
             id: p.id,
             kind: p.kind,
@@ -505,7 +676,7 @@ export class Coordinator {
         },
         set: { ...set, approval_expires_at: expiresAt },
       });
-      await this.enqueueNotification(trx, awaiting, 'approval.needed', reports, links);
+      await this.enqueueNotification(trx, awaiting, 'approval.needed', reports, links, round);
     });
     this.afterTransition(incident, 'awaiting_approval', 'remediate');
     return true;
@@ -673,8 +844,10 @@ export class Coordinator {
     kind: NotificationKind,
     reports: Parameters<typeof summarize>[1],
     links: NotifyInput['links'] = {},
+    round = 1,
   ): Promise<void> {
-    const dedupeKey = `${incident.id}:${kind}:1`;
+    // A re-proposal after a re-analysis is a new notification (round 2, 3…); a retry of one is not.
+    const dedupeKey = `${incident.id}:${kind}:${Math.max(1, round)}`;
     const input: NotifyInput = {
       kind,
       dedupeKey,
@@ -687,7 +860,7 @@ export class Coordinator {
     await enqueueOutbox(
       trx,
       {
-        messageId: `${incident.id}:notify:${kind}`,
+        messageId: `${incident.id}:notify:${kind}${roundSuffix(round)}`,
         incidentId: incident.id,
         skill: 'notify',
         payload: input,
@@ -771,6 +944,8 @@ export class Coordinator {
     messageId: string,
     fn: (ctx: PeerContext) => Promise<T>,
   ): Promise<T> {
+    // A drive that reaches a call after close() aborted the others must not start a new one.
+    if (this.closed) throw new FalconerError('PEER_FAILED', 'the coordinator is stopping', { skill });
     const controller = new AbortController();
     this.calls.add(controller);
     const timer = setTimeout(
@@ -885,6 +1060,14 @@ export class Coordinator {
           incidentId: inc.id,
         });
       }
+      // Links carry the deadline of the proposal round they were issued for; a re-proposal sets a new one.
+      if (args.link && inc.approvalExpiresAt !== undefined && args.link.expiresAt !== inc.approvalExpiresAt) {
+        throw new FalconerError(
+          'APPROVAL_EXPIRED',
+          'this link was issued for an earlier proposal of this incident; use the newest notification',
+          { incidentId: inc.id, proposalId: args.proposalId },
+        );
+      }
       if ((approvalsRequired(proposal) ?? 0) === 0) {
         throw new FalconerError(
           'APPROVAL_NOT_ALLOWED',
@@ -974,6 +1157,21 @@ export class Coordinator {
     });
     this.schedule(args.incidentId);
     return { incidentStatus: status };
+  }
+}
+
+/** The rules and priority of a stored signal report (what the analysis could have seen). */
+function storedSignal(report: string): { rules: string[]; priorityLevel: number } | undefined {
+  try {
+    const parsed = JSON.parse(report) as { signal?: { rules?: unknown; priorityLevel?: unknown } };
+    const s = parsed.signal;
+    if (!s || !Array.isArray(s.rules) || typeof s.priorityLevel !== 'number') return undefined;
+    return {
+      rules: s.rules.filter((r): r is string => typeof r === 'string'),
+      priorityLevel: s.priorityLevel,
+    };
+  } catch {
+    return undefined; // unreadable: treated as not seen
   }
 }
 

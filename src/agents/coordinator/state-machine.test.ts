@@ -22,6 +22,9 @@ test('transition table: the happy path, the shortcut, dismissal from every open 
     ['proposed', 'remediating'],
     ['awaiting_approval', 'remediating'],
     ['remediating', 'resolved'],
+    // Re-analysis after late signals.
+    ['proposed', 'analysing'],
+    ['awaiting_approval', 'analysing'],
     ...OPEN_STATUSES.map((s) => [s, 'dismissed']),
   ];
   for (const from of INCIDENT_STATUSES) {

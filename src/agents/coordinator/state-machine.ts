@@ -6,6 +6,7 @@
  *   new → analysing → proposed → awaiting_approval → remediating → resolved
  *                              ↘──────────────────↗
  *   any open state → dismissed (false positive, nothing to do, rejected, expired)
+ *   proposed | awaiting_approval → analysing (re-analysis: late signals joined it; see reanalysis.ts)
  */
 import { FalconerError } from '../../errors.ts';
 import type { Severity } from '../contracts.ts';
@@ -35,8 +36,9 @@ export const TRANSITIONS: Readonly<Record<IncidentStatus, readonly IncidentStatu
   new: ['analysing', 'dismissed'],
   analysing: ['proposed', 'dismissed'],
   // No approval needed (policy allowed every proposal outright) goes straight to remediating.
-  proposed: ['awaiting_approval', 'remediating', 'dismissed'],
-  awaiting_approval: ['remediating', 'dismissed'],
+  // Back to analysing when signals that the analysis has not seen join the incident before anyone acted.
+  proposed: ['awaiting_approval', 'remediating', 'dismissed', 'analysing'],
+  awaiting_approval: ['remediating', 'dismissed', 'analysing'],
   remediating: ['resolved', 'dismissed'],
   resolved: [],
   dismissed: [],
