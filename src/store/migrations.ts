@@ -139,6 +139,41 @@ const MIGRATIONS: Record<string, Migration> = {
       await db.schema.createIndex('outbox_status').on('outbox').column('status').execute();
     },
   },
+  // Rule proposals (coordinator: one per incident, decided once) and the approved rules detect applies.
+  '0002_rule_proposals': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('rule_proposals')
+        .addColumn('id', 'varchar(200)', (c) => c.primaryKey())
+        .addColumn('incident_id', 'varchar(200)', (c) => c.notNull().unique())
+        .addColumn('status', 'varchar(16)', (c) => c.notNull())
+        .addColumn('yaml', 'text', (c) => c.notNull())
+        .addColumn('rules', 'text', (c) => c.notNull())
+        .addColumn('report', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+        .addColumn('decided_at', 'varchar(40)')
+        .addColumn('decided_by', 'varchar(200)')
+        .addColumn('reason', 'text')
+        .addColumn('delivery', 'text')
+        .execute();
+      await db.schema.createIndex('rule_proposals_status').on('rule_proposals').column('status').execute();
+      await db.schema
+        .createTable('rule_requests')
+        .addColumn('incident_id', 'varchar(200)', (c) => c.primaryKey())
+        .addColumn('outcome', 'varchar(16)', (c) => c.notNull())
+        .addColumn('proposal_id', 'varchar(200)')
+        .addColumn('reason', 'text')
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('detect_rules')
+        .addColumn('proposal_id', 'varchar(200)', (c) => c.primaryKey())
+        .addColumn('yaml', 'text', (c) => c.notNull())
+        .addColumn('names', 'text', (c) => c.notNull())
+        .addColumn('applied_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

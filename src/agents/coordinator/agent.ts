@@ -17,6 +17,19 @@ import {
 import type { AgentContext, AgentParts } from '../runtime.ts';
 import type { CoordinatorPeers } from './peers.ts';
 import { startCoordinatorService } from './service.ts';
+import { RulesApplyOutput, RulesProposeOutput } from '../contracts.ts';
+import { rulesConfigOf } from '../../rules/delivery/config.ts';
+import type { RulePeers } from './rules/proposer.ts';
+
+/** Detect's rule skills; synthesis over a large event store can take a while. */
+function a2aRulePeers(ctx: AgentContext): RulePeers {
+  const { peers } = ctx;
+  return {
+    propose: (input, c) =>
+      peers.call('detect', 'rules.propose', input, RulesProposeOutput, { ...c, timeoutMs: 120_000 }),
+    apply: (input, c) => peers.call('detect', 'rules.apply', input, RulesApplyOutput, c),
+  };
+}
 
 function a2aPeers(ctx: AgentContext): CoordinatorPeers {
   const { peers } = ctx;
@@ -37,6 +50,7 @@ export async function createCoordinatorAgent(ctx: AgentContext): Promise<AgentPa
     peers: a2aPeers(ctx),
     logger: ctx.logger,
     registry: ctx.registry,
+    rules: { config: rulesConfigOf(ctx.config), peers: a2aRulePeers(ctx) },
   });
   ctx.logger.info({ api: service.api.url }, 'HITL API listening');
   const signalReport = defineSkill({

@@ -119,6 +119,8 @@ export interface CoordinatorOptions {
   registry?: Registry;
   /** At most one re-analysis per incident this often (default 30 s); late signals in between are coalesced. */
   reanalysisIntervalMs?: number;
+  /** Called when an analysis or a human says true_positive (rule proposals hook in here). */
+  onTruePositive?: (incidentId: string) => void;
 }
 
 const MAX_EVENTS_FOR_ANALYSIS = 500;
@@ -150,6 +152,7 @@ export class Coordinator {
   private readonly semaphore: Semaphore;
   private readonly workloadLock = new KeyedLock();
   readonly metrics: CoordinatorMetrics;
+  private readonly onTruePositive: ((incidentId: string) => void) | undefined;
   private closed = false;
 
   constructor(opts: CoordinatorOptions) {
@@ -169,6 +172,7 @@ export class Coordinator {
     this.semaphore = new Semaphore(opts.concurrency ?? 8);
     this.reanalysisIntervalMs = opts.reanalysisIntervalMs ?? DEFAULT_REANALYSIS_INTERVAL_MS;
     this.metrics = createCoordinatorMetrics(opts.registry ?? new Registry(), opts.store);
+    this.onTruePositive = opts.onTruePositive;
   }
 
   // ---------------------------------------------------------------- signals
@@ -578,6 +582,7 @@ export class Coordinator {
       },
       set,
     });
+    if (analysis.verdict === 'true_positive') this.onTruePositive?.(incident.id);
     return true;
   }
 
@@ -1156,6 +1161,7 @@ export class Coordinator {
       detail: { incidentId: args.incidentId },
     });
     this.schedule(args.incidentId);
+    if (args.verdict === 'true_positive') this.onTruePositive?.(args.incidentId);
     return { incidentStatus: status };
   }
 }

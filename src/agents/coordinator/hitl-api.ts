@@ -26,6 +26,7 @@ import type { Coordinator } from './engine.ts';
 import { getIncident, listIncidents, loadApprovals, readTimeline, type Incident } from './incident-repo.ts';
 import type { LinkSigner } from './link-tokens.ts';
 import type { AuditSinkLike } from './peers.ts';
+import { mountRuleProposalRoutes, type RuleRoutesDeps } from './rules/hitl-routes.ts';
 import { INCIDENT_STATUSES, isIncidentStatus, type IncidentStatus } from './state-machine.ts';
 import './errors.ts';
 
@@ -36,6 +37,8 @@ export interface HitlApiOptions {
   linkSigner: LinkSigner;
   audit: AuditSinkLike;
   logger: Logger;
+  /** Rule proposals (`/api/v1/rules/proposals…`); omitted = those routes are not served. */
+  rules?: RuleRoutesDeps;
 }
 
 const STATUS_OF: Partial<Record<ErrorCode, number>> = {
@@ -53,6 +56,8 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   LINK_USED: 409,
   APPROVAL_EXPIRED: 410,
   LINK_EXPIRED: 410,
+  RULES_PROPOSAL_NOT_FOUND: 404,
+  RULES_PROPOSAL_STATE: 409,
 };
 
 const DecisionBody = z.object({ by: z.string().min(1).max(200).optional() }).strict();
@@ -227,6 +232,9 @@ export function createHitlApp(opts: HitlApiOptions): express.Express {
       throw err;
     }
   });
+
+  if (opts.rules !== undefined)
+    mountRuleProposalRoutes(app, opts.rules, { requireToken, parse, actingUser, audit });
 
   app.use((_req: Request, _res: Response, next: NextFunction) => {
     next(new FalconerError('HITL_NOT_FOUND', 'no such endpoint', {}));

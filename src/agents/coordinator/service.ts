@@ -14,6 +14,9 @@ import { Coordinator } from './engine.ts';
 import { startHitlApi, type HitlApiServer } from './hitl-api.ts';
 import { LinkSigner, loadLinkSecret } from './link-tokens.ts';
 import type { CoordinatorPeers } from './peers.ts';
+import type { RulesConfig } from '../../rules/delivery/config.ts';
+import type { RulePeers } from './rules/proposer.ts';
+import { createRuleProposals, type RuleProposals } from './rules/setup.ts';
 
 export interface CoordinatorService {
   readonly store: Store;
@@ -21,6 +24,8 @@ export interface CoordinatorService {
   readonly idempotency: SqlIdempotencyStore;
   readonly coordinator: Coordinator;
   readonly api: HitlApiServer;
+  /** Rule proposals, when the caller gave detect's rule skills. */
+  readonly rules?: RuleProposals;
   close(): Promise<void>;
 }
 
@@ -32,6 +37,8 @@ export async function startCoordinatorService(opts: {
   peers: CoordinatorPeers;
   logger: Logger;
   registry?: Registry;
+  /** The `rules` config block and detect's rule skills: rule proposals for true positives. */
+  rules?: { config: RulesConfig; peers: RulePeers };
 }): Promise<CoordinatorService> {
   const resolved = resolveCoordinatorConfig(opts.config, opts.dataDir);
   const linkSigner = new LinkSigner(loadLinkSecret(resolved.linkSecretFile, { create: true }));
@@ -41,6 +48,18 @@ export async function startCoordinatorService(opts: {
   const ownStore = opts.store === undefined;
   const store = opts.store ?? (await openDatabase(resolved.databaseUrl));
   const audit = new AuditLog(store);
+  const rules =
+    opts.rules === undefined
+      ? undefined
+      : createRuleProposals({
+          config: opts.rules.config,
+          dataDir: opts.dataDir,
+          store,
+          peers: opts.rules.peers,
+          audit,
+          logger: opts.logger,
+          retry: { initialMs: opts.config.retryInitialMs, maxMs: opts.config.retryMaxMs },
+        });
   const coordinator = new Coordinator({
     store,
     peers: opts.peers,
@@ -54,6 +73,7 @@ export async function startCoordinatorService(opts: {
     peerTimeoutMs: opts.config.peerTimeoutMs,
     retry: { initialMs: opts.config.retryInitialMs, maxMs: opts.config.retryMaxMs },
     ...(opts.registry ? { registry: opts.registry } : {}),
+    ...(rules ? { onTruePositive: rules.onTruePositive } : {}),
   });
   let api: HitlApiServer;
   try {
@@ -66,21 +86,25 @@ export async function startCoordinatorService(opts: {
       logger: opts.logger,
       host: opts.config.api.host,
       port: opts.config.api.port,
+      ...(rules ? { rules: { store: rules.store, gate: rules.gate } } : {}),
     });
   } catch (err) {
     if (ownStore) await store.close();
     throw err;
   }
   await coordinator.resume();
+  await rules?.proposer.resume();
   return {
     store,
     audit,
     idempotency: new SqlIdempotencyStore(store),
     coordinator,
     api,
+    ...(rules ? { rules } : {}),
     async close() {
       await api.close();
       await coordinator.close();
+      await rules?.close();
       if (ownStore) await store.close();
     },
   };

@@ -19,10 +19,13 @@ import {
   SignalReportOutput,
   type EventWire,
 } from '../contracts.ts';
-import { toEventWire, toSignalWire } from '../event-wire.ts';
+import { toSignalWire } from '../event-wire.ts';
 import type { AgentContext, AgentParts } from '../runtime.ts';
 import { startDetectService } from './service.ts';
 import { SignalOutbox } from './signal-outbox.ts';
+import { ApprovedRules } from './rules/approved.ts';
+import { RuleForwarder } from './rules/forwarder.ts';
+import { ruleSkills } from './rules/skills.ts';
 import { SqlOutboxJournal } from './signal-outbox-store.ts';
 import type { SignalUpdate } from '../../gate/signals.ts';
 
@@ -102,13 +105,26 @@ export async function createDetectAgent(ctx: AgentContext): Promise<AgentParts> 
     return outbox.push({ kind: update.kind, signal, events });
   };
 
+  // Approved Falconer rules (rules.apply) persist in this agent's state database and see every gated event.
+  const approvedRules = new ApprovedRules(ctx.store);
+  await approvedRules.load((proposalId, err) =>
+    logger.error({ proposalId, err: String(err) }, 'approved rules no longer compile; skipped'),
+  );
+  const ruleForwarder = new RuleForwarder({
+    rules: approvedRules,
+    onSignal,
+    registry,
+    signalWindowMs: config.gate.signalWindowMs,
+  });
+
   const detect = await startDetectService({
     config,
     registry,
     logger,
     onSignal,
-    // Every event is kept (bounded) before its signal is reported, so the report can carry it.
-    onDecision: (event) => store.add([toEventWire(event)]),
+    // Every event is kept (bounded) before its signal is reported, so the report can carry it;
+    // an approved rule's match is tagged and forwarded even under the gate's threshold.
+    onDecision: (event, decision) => ruleForwarder.observe(event, decision, (wire) => store.add([wire])),
   });
   logger.info({ ingest: detect.ingestUrl }, 'ingest listening');
 
@@ -143,7 +159,7 @@ export async function createDetectAgent(ctx: AgentContext): Promise<AgentParts> 
 
   return {
     description: 'Scores every Falco event with the Isolation Forest gate and reports anomalous workloads',
-    skills: [feedback, query],
+    skills: [feedback, query, ...ruleSkills({ store, rules: approvedRules })],
     ready: () => true,
     close: async () => {
       await detect.close();

@@ -7,7 +7,7 @@
  * The store is an interface; `InMemoryRuleProposalStore` is its reference.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { FalconerError } from '../../errors.ts';
 import type { RuleProposal, SynthesizedRule } from '../synthesize.ts';
@@ -121,10 +121,20 @@ function actor(by: string): string {
 }
 
 export class RuleApprovalGate {
-  /** All approved rules merged, as the ConfigMap carries them. */
-  private approvedFile: string | undefined;
-
   constructor(private readonly deps: ApprovalGateDeps) {}
+
+  /**
+   * All approved rules merged in decision order, as the ConfigMap carries
+   * them; rebuilt from the store so that a restarted (or a second)
+   * coordinator writes the same file.
+   */
+  private async allApproved(current: StoredProposal): Promise<string> {
+    const approved = (await this.deps.store.list('approved')).filter((a) => a.id !== current.id);
+    approved.sort((a, b) => (a.decidedAt ?? '').localeCompare(b.decidedAt ?? '') || a.id.localeCompare(b.id));
+    let text: string | undefined;
+    for (const a of [...approved, current]) text = mergeRulesFile(text, a.yaml);
+    return text!;
+  }
 
   private now(): string {
     return (this.deps.now?.() ?? new Date()).toISOString();
@@ -200,10 +210,13 @@ export class RuleApprovalGate {
       });
     }
     if (this.deps.configMap !== undefined) {
-      this.approvedFile = mergeRulesFile(this.approvedFile, p.yaml);
+      const approvedFile = await this.allApproved(p);
       const { file, ...opts } = this.deps.configMap;
       await mkdir(dirname(file), { recursive: true });
-      await writeFile(file, renderConfigMap(this.approvedFile, opts));
+      // Written whole and renamed: a reader (or a crash) never sees half a manifest.
+      const tmp = `${file}.${process.pid}.tmp`;
+      await writeFile(tmp, renderConfigMap(approvedFile, opts));
+      await rename(tmp, file);
       delivery.configMapFile = file;
     }
     p.delivery = delivery;
