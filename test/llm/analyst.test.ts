@@ -4,11 +4,13 @@
  * outage, timeout) and every kind of bad model output (repair, then offline).
  */
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { AnalysisResult } from '../../src/agents/contracts.ts';
 import { LlmAnalyst } from '../../src/agents/analyse/llm/analyst.ts';
 import { BUILTIN_ANALYSIS_PROMPT, staticPromptSource } from '../../src/agents/analyse/llm/builtin-prompt.ts';
 import { fenceProblems } from '../../src/llm/untrusted/index.ts';
+import { openPromptSource } from '../../src/prompts/open.ts';
 import { errorReply, startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server.ts';
 import {
   answer,
@@ -23,6 +25,8 @@ import {
   RecordingGateway,
   TRACE_ID,
 } from './analyst-support.ts';
+
+const DEPLOY_PROMPTS = fileURLToPath(new URL('../../deploy/prompts/', import.meta.url));
 
 let server: FakeLlmServer;
 before(async () => {
@@ -153,6 +157,33 @@ for (const kind of ['openai', 'anthropic'] as const) {
     });
   });
 }
+
+describe('LLM analyst with the shipped AgentPrompt', () => {
+  it('deploy/prompts drives the request and every call records its name, version and hash', async () => {
+    const prompts = await openPromptSource({ config: { dir: DEPLOY_PROMPTS } });
+    try {
+      const loaded = prompts.get('analyse', 'incident-analysis');
+      assert.ok(loaded, 'the shipped analysis prompt loads');
+      server.enqueue(answerReply('openai', answer()));
+      const out = await new LlmAnalyst({ client: await clientFor(server, 'openai'), prompts }).analyse(
+        incident(),
+      );
+      assert.equal(out.result.analyst, 'llm', out.result.degradedReason);
+      assert.deepEqual(out.result.llmCalls?.[0]?.prompt, {
+        name: loaded.name,
+        version: loaded.version,
+        hash: loaded.hash,
+      });
+      const texts = messageTexts(server.requests[0]!);
+      assert.ok(texts[0]!.startsWith(loaded.system.trim().slice(0, 40)));
+      assert.match(texts[1]!, /<untrusted-data id="event:ev-1" nonce="[a-f0-9]+">/);
+      // The system prompt (trusted) may name the markers; the data messages must be well fenced.
+      for (const t of texts.slice(1)) assert.deepEqual(fenceProblems(t, nonceOf(server.requests[0]!)), []);
+    } finally {
+      await prompts.close();
+    }
+  });
+});
 
 describe('LLM analyst falls back to the offline analyst, flagged', () => {
   it('budget exhausted', async () => {

@@ -7,6 +7,7 @@
 import { defineSkill } from '../../a2a/skill.ts';
 import { createLlmClient } from '../../llm/client.ts';
 import type { ToolGateway } from '../../mcp/gateway.ts';
+import type { PromptsConfig } from '../../prompts/config.ts';
 import type { PromptSource } from '../../prompts/types.ts';
 import { AnalyseInput, AnalysisResult } from '../contracts.ts';
 import type { AgentContext, AgentParts } from '../runtime.ts';
@@ -23,7 +24,14 @@ async function createLlmAnalyst(
   // Until the global schema carries `analyse`, an absent block means the defaults.
   const cfg = AnalyseConfigSchema.parse((ctx.config as { analyse?: unknown }).analyse ?? {});
   const client = await createLlmClient(provider, { registry: ctx.registry, logger: ctx.logger });
-  const prompts = await openAnalysePrompts(cfg.prompts.dir, ctx.logger);
+  const prompts = await openAnalysePrompts(
+    cfg.prompts.dir,
+    (ctx.config as { prompts?: PromptsConfig }).prompts,
+    {
+      logger: ctx.logger,
+      metrics: ctx.registry,
+    },
+  );
   let tools: ToolGateway | undefined;
   try {
     tools = await connectAnalyseTools(cfg.mcp, ctx.logger);

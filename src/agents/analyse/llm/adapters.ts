@@ -1,19 +1,19 @@
 /**
- * ADAPTER POINT — the analyse agent's links to two modules built in parallel:
- * the AgentPrompt loader (`openPromptSource`, src/prompts) and the MCP client
- * (`connectMcpGateway`, src/mcp/client.ts). They are looked up at run time so
- * this agent works before and after they land; once both are in, replace the
- * lookups below by static imports.
+ * The analyse agent's links to the AgentPrompt loader (src/prompts) and the
+ * MCP client. ADAPTER POINT: `connectMcpGateway` (src/mcp/client.ts) is built
+ * in parallel and looked up at run time, so this agent works before and after
+ * it lands; once it is in, replace `lookup` by a static import.
  */
 import { readFile } from 'node:fs/promises';
+import type { Registry } from 'prom-client';
 import { FalconerError } from '../../../errors.ts';
 import type { ToolGateway } from '../../../mcp/gateway.ts';
+import { openPromptSource } from '../../../prompts/open.ts';
+import type { PromptsConfig } from '../../../prompts/config.ts';
 import type { PromptSource } from '../../../prompts/types.ts';
 import type { Logger } from '../../../telemetry/logger.ts';
 import type { AnalyseMcpConfig } from '../config.ts';
-import { staticPromptSource } from './builtin-prompt.ts';
 
-type OpenPromptSource = (opts: { dir?: string; logger?: Logger }) => Promise<PromptSource>;
 type ConnectMcpGateway = (opts: { url: string; token: string }) => Promise<ToolGateway>;
 
 async function lookup<T>(specifiers: readonly string[], name: string): Promise<T | undefined> {
@@ -30,16 +30,21 @@ async function lookup<T>(specifiers: readonly string[], name: string): Promise<T
   return undefined;
 }
 
-/** The prompt source: the AgentPrompt loader when present, else the built-in prompt (logged). */
-export async function openAnalysePrompts(dir: string | undefined, logger?: Logger): Promise<PromptSource> {
-  const open = await lookup<OpenPromptSource>(
-    ['../../../prompts/index.ts', '../../../prompts/source.ts', '../../../prompts/loader.ts'],
-    'openPromptSource',
-  );
-  if (open !== undefined)
-    return open({ ...(dir !== undefined ? { dir } : {}), ...(logger ? { logger } : {}) });
-  logger?.warn('AgentPrompt loader not available: the LLM analyst uses its built-in prompt');
-  return staticPromptSource();
+/**
+ * The prompt source: `analyse.prompts.dir` when set, else the global `prompts` block
+ * (folder or in-cluster AgentPrompts), hot-reloaded by the loader.
+ */
+export async function openAnalysePrompts(
+  dir: string | undefined,
+  global: PromptsConfig | undefined,
+  deps: { logger?: Logger; metrics?: Registry } = {},
+): Promise<PromptSource> {
+  const config: PromptsConfig | undefined = dir !== undefined ? { dir } : global;
+  return openPromptSource({
+    ...(config !== undefined ? { config } : {}),
+    ...(deps.logger ? { logger: deps.logger } : {}),
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+  });
 }
 
 /** The bearer token of the MCP server, from a file or an env var. */

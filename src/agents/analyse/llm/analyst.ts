@@ -112,6 +112,7 @@ class Degrade extends Error {
 export class LlmAnalyst {
   readonly #o: LlmAnalystOptions;
   readonly #limits: LlmAnalystLimits;
+  #warnedBuiltin = false;
 
   constructor(opts: LlmAnalystOptions) {
     this.#o = opts;
@@ -126,8 +127,12 @@ export class LlmAnalyst {
     const name = this.#o.promptName ?? 'incident-analysis';
     const loaded = this.#o.prompts.get('analyse', name);
     if (loaded !== undefined) return loaded;
-    if (this.#o.builtinFallback !== false && name === BUILTIN_ANALYSIS_PROMPT.name)
+    if (this.#o.builtinFallback !== false && name === BUILTIN_ANALYSIS_PROMPT.name) {
+      if (!this.#warnedBuiltin)
+        this.#o.logger?.warn({ prompt: name }, 'no AgentPrompt loaded: using the built-in prompt');
+      this.#warnedBuiltin = true;
       return BUILTIN_ANALYSIS_PROMPT;
+    }
     throw new FalconerError('ANALYSE_LLM_NO_PROMPT', `no AgentPrompt analyse/${name} is loaded`, { name });
   }
 
