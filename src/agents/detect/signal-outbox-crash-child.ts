@@ -22,6 +22,7 @@ const outbox = new SignalOutbox({
   journal,
   traceparentFor: () => '00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01',
   retryInitialMs: 20,
+  maxInFlight: 1, // one at a time, so the parent knows exactly what was on the wire when it kills us
   send: async (message) => {
     const res = await fetch(url, { method: 'POST', body: JSON.stringify(message) });
     if (!res.ok) throw new Error(`coordinator answered ${res.status}`);

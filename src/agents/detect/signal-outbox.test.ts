@@ -81,3 +81,46 @@ test('an unsent opened report stays opened when an update arrives before it is s
   assert.equal(c[0]?.report.kind, 'opened');
   assert.equal(c[0]?.report.signal.count, 5);
 });
+
+test('a new signal is sent before the queued updates of others', async () => {
+  const order: string[] = [];
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => (release = r));
+  const outbox = new SignalOutbox({
+    send: async (m) => {
+      await gate;
+      order.push(`${m.report.signal.id}:${m.report.kind}`);
+    },
+    traceparentFor,
+    maxInFlight: 1,
+  });
+  outbox.push(report('first', 'opened', 1)); // on the wire until released
+  for (const id of ['u1', 'u2', 'u3']) outbox.push(report(id, 'updated', 2));
+  outbox.push(report('fresh', 'opened', 1));
+  release();
+  await outbox.flush();
+  assert.deepEqual(order, ['first:opened', 'fresh:opened', 'u1:updated', 'u2:updated', 'u3:updated']);
+  await outbox.close();
+});
+
+test('a slow answer for one signal holds one slot only', async () => {
+  const order: string[] = [];
+  let releaseSlow: () => void = () => {};
+  const slow = new Promise<void>((r) => (releaseSlow = r));
+  const outbox = new SignalOutbox({
+    send: async (m) => {
+      if (m.report.signal.id === 'slow') await slow;
+      order.push(m.report.signal.id);
+    },
+    traceparentFor,
+    maxInFlight: 2,
+  });
+  outbox.push(report('slow', 'opened', 1));
+  for (const id of ['a', 'b', 'c']) outbox.push(report(id, 'opened', 1));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(order, ['a', 'b', 'c']);
+  releaseSlow();
+  await outbox.flush();
+  assert.deepEqual(order, ['a', 'b', 'c', 'slow']);
+  await outbox.close();
+});

@@ -34,6 +34,11 @@ export interface SignalOutboxOptions {
   readonly retryMaxMs?: number;
   /** Updates of one signal are sent at most this often. */
   readonly updateIntervalMs?: number;
+  /**
+   * Reports in flight at once (default 4; never two of one signal): a slow
+   * answer for one signal does not hold back the `opened` report of another.
+   */
+  readonly maxInFlight?: number;
   /** Durable storage of what is pending; without it the outbox is in memory only. */
   readonly journal?: OutboxJournal;
   /** A journal write failed: the report is still delivered from memory, but would not survive a crash. */
@@ -60,11 +65,14 @@ export class SignalOutbox {
   private readonly pending = new Map<string, Pending>();
   private readonly revisions = new Map<string, number>();
   private readonly lastSentAt = new Map<string, number>();
-  private running = false;
+  /** Signals with a report on the wire. */
+  private readonly inFlight = new Set<string>();
   private closed = false;
-  private wake: (() => void) | null = null;
-  private idle: Promise<void> = Promise.resolve();
-  private settleIdle: (() => void) | null = null;
+  /** After a failure every send waits until then (a down coordinator is not hammered). */
+  private pausedUntil = 0;
+  private attempt = 0;
+  private timer: { handle: NodeJS.Timeout; at: number } | null = null;
+  private idleWaiters: (() => void)[] = [];
   /** Journal writes, applied in order (saves batched per tick, removals after acknowledgements). */
   private journalChain: Promise<void> = DONE;
   private unsaved: JournalEntry[] = [];
@@ -98,7 +106,7 @@ export class SignalOutbox {
     this.pending.delete(id); // re-insert at the end: Map order is send order
     this.pending.set(id, { report: merged, revision, messageId, opened, persisted });
     this.evictIfFull();
-    this.kick();
+    this.pump();
     return persisted;
   }
 
@@ -118,20 +126,23 @@ export class SignalOutbox {
         persisted: DONE,
       });
     }
-    if (entries.length > 0) this.kick();
+    this.pump();
     return entries.length;
   }
 
   /** Resolves once nothing is pending and the journal is written (tests and the demo: the pipeline settled). */
   async flush(): Promise<void> {
-    while (this.pending.size > 0 || this.running) await this.idle;
+    while (this.pending.size > 0 || this.inFlight.size > 0) {
+      await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    }
     await this.journalChain;
   }
 
   /** Stops sending; what is unacknowledged stays in the journal for the next start. */
   async close(): Promise<void> {
     this.closed = true;
-    this.wake?.();
+    if (this.timer) clearTimeout(this.timer.handle);
+    this.timer = null;
     await this.journalChain;
   }
 
@@ -163,7 +174,7 @@ export class SignalOutbox {
     const max = this.opts.maxPending ?? 10_000;
     if (this.pending.size <= max) return;
     for (const [id, p] of this.pending) {
-      if (!p.opened) {
+      if (!p.opened && !this.inFlight.has(id)) {
         this.pending.delete(id);
         this.droppedUpdates += 1;
         const journal = this.opts.journal;
@@ -173,74 +184,107 @@ export class SignalOutbox {
     }
   }
 
-  private kick(): void {
-    if (this.running) {
-      this.wake?.();
-      return;
-    }
-    this.running = true;
-    this.idle = new Promise((resolve) => (this.settleIdle = resolve));
-    void this.loop();
-  }
-
-  private async loop(): Promise<void> {
-    let attempt = 0;
-    try {
-      while (!this.closed) {
-        const next = this.nextDue();
-        if (next === null) break;
-        if (next.waitMs > 0) {
-          await this.sleep(next.waitMs, true);
-          continue;
-        }
-        const [id, p] = next.entry;
-        // Written before it counts as sent: what the coordinator may have seen is always in the journal.
-        await p.persisted;
-        const message: OutboxMessage = {
-          messageId: p.messageId,
-          report: p.report,
-          traceparent: this.opts.traceparentFor(id),
-        };
-        try {
-          await this.opts.send(message);
-          // Only remove what was sent: a newer revision pushed meanwhile stays pending.
-          if (this.pending.get(id)?.revision === p.revision) this.pending.delete(id);
-          const journal = this.opts.journal;
-          if (journal !== undefined) void this.journalDo(() => journal.remove(id, p.revision));
-          this.lastSentAt.set(id, Date.now());
-          this.trimSentTimes();
-          this.sent += 1;
-          attempt = 0;
-        } catch (err) {
-          attempt += 1;
-          this.failures += 1;
-          this.opts.onError?.(err, message, attempt);
-          const initial = this.opts.retryInitialMs ?? 200;
-          const delay = Math.min(this.opts.retryMaxMs ?? 10_000, initial * 2 ** Math.min(attempt - 1, 16));
-          // Not cut short by new pushes: a down coordinator is not hammered.
-          await this.sleep(delay * (0.8 + 0.4 * Math.random()), false);
-        }
+  /** Starts every send that may start now, and arms a wake-up for the next one that may not. */
+  private pump(): void {
+    if (this.closed) return;
+    const max = this.opts.maxInFlight ?? 4;
+    while (this.inFlight.size < max) {
+      const now = Date.now();
+      if (now < this.pausedUntil) {
+        this.wakeAt(this.pausedUntil);
+        break;
       }
+      const next = this.nextDue(now);
+      if (next === null) break;
+      if (next.waitMs > 0) {
+        this.wakeAt(now + next.waitMs);
+        break;
+      }
+      void this.sendOne(next.id, next.pending);
+    }
+    this.notifyIfIdle();
+  }
+
+  private async sendOne(id: string, picked: Pending): Promise<void> {
+    this.inFlight.add(id);
+    let p = picked;
+    try {
+      // Written before it counts as sent: what the coordinator may have seen is always in the journal.
+      // A newer snapshot pushed meanwhile (the rest of a gate batch) goes instead.
+      for (;;) {
+        await p.persisted;
+        const newest = this.pending.get(id);
+        if (newest === undefined || newest.revision === p.revision) break;
+        p = newest;
+      }
+      if (this.closed) return;
+      const message: OutboxMessage = {
+        messageId: p.messageId,
+        report: p.report,
+        traceparent: this.opts.traceparentFor(id),
+      };
+      try {
+        await this.opts.send(message);
+      } catch (err) {
+        this.attempt += 1;
+        this.failures += 1;
+        this.opts.onError?.(err, message, this.attempt);
+        const initial = this.opts.retryInitialMs ?? 200;
+        const delay = Math.min(this.opts.retryMaxMs ?? 10_000, initial * 2 ** Math.min(this.attempt - 1, 16));
+        this.pausedUntil = Math.max(this.pausedUntil, Date.now() + delay * (0.8 + 0.4 * Math.random()));
+        return;
+      }
+      this.attempt = 0;
+      this.pausedUntil = 0;
+      // Only remove what was sent: a newer revision pushed meanwhile stays pending.
+      if (this.pending.get(id)?.revision === p.revision) this.pending.delete(id);
+      const journal = this.opts.journal;
+      if (journal !== undefined && !this.closed) void this.journalDo(() => journal.remove(id, p.revision));
+      this.lastSentAt.set(id, Date.now());
+      this.trimSentTimes();
+      this.sent += 1;
     } finally {
-      this.running = false;
-      this.settleIdle?.();
-      if (this.pending.size > 0 && !this.closed) this.kick();
+      this.inFlight.delete(id);
+      this.pump();
     }
   }
 
-  /** The first pending report that may be sent now, or how long until one may. */
-  private nextDue(): { entry: [string, Pending]; waitMs: number } | null {
+  /**
+   * The report to send next: the oldest `opened` one first (a new incident
+   * must not wait behind updates), then the oldest update whose signal was
+   * not sent within `updateIntervalMs`; or how long until one is due.
+   */
+  private nextDue(now: number): { id: string; pending: Pending; waitMs: number } | null {
     const interval = this.opts.updateIntervalMs ?? 1_000;
-    const now = Date.now();
-    let soonest: { entry: [string, Pending]; waitMs: number } | null = null;
-    for (const entry of this.pending) {
-      const [id, p] = entry;
+    let firstUpdate: { id: string; pending: Pending; waitMs: number } | null = null;
+    for (const [id, p] of this.pending) {
+      if (this.inFlight.has(id)) continue;
+      if (p.opened) return { id, pending: p, waitMs: 0 };
       const last = this.lastSentAt.get(id);
-      const waitMs = p.opened || last === undefined ? 0 : Math.max(0, last + interval - now);
-      if (waitMs === 0) return { entry, waitMs };
-      if (soonest === null || waitMs < soonest.waitMs) soonest = { entry, waitMs };
+      const waitMs = last === undefined ? 0 : Math.max(0, last + interval - now);
+      if (firstUpdate === null || waitMs < firstUpdate.waitMs) firstUpdate = { id, pending: p, waitMs };
     }
-    return soonest;
+    return firstUpdate;
+  }
+
+  private wakeAt(at: number): void {
+    if (this.timer !== null && this.timer.at <= at) return;
+    if (this.timer !== null) clearTimeout(this.timer.handle);
+    const handle = setTimeout(
+      () => {
+        this.timer = null;
+        this.pump();
+      },
+      Math.max(0, at - Date.now()),
+    );
+    this.timer = { handle, at };
+  }
+
+  private notifyIfIdle(): void {
+    if (this.pending.size > 0 || this.inFlight.size > 0 || this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
   }
 
   private trimSentTimes(): void {
@@ -253,17 +297,5 @@ export class SignalOutbox {
         map.delete(oldest);
       }
     }
-  }
-
-  private sleep(ms: number, interruptible: boolean): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const wake = (): void => done();
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = interruptible ? wake : null;
-    });
   }
 }
