@@ -26,6 +26,8 @@ export interface FolderPromptSourceOptions {
   readonly debounceMs?: number;
   /** Periodic rescan, in case fs.watch misses a change; 0 turns it off. */
   readonly rescanMs?: number;
+  /** Use fs.watch (default true); false: periodic rescans only (file systems that report no changes). */
+  readonly watch?: boolean;
 }
 
 const isPromptFile = (name: string) => !name.startsWith('.') && /\.ya?ml$/.test(name);
@@ -56,7 +58,7 @@ export class FolderPromptSource implements PromptSource {
     const source = new FolderPromptSource(options);
     await source.listFiles(); // a missing folder is a configuration error: say so now
     await source.rescan();
-    source.startWatching(options.rescanMs ?? 30_000);
+    source.startWatching(options.watch ?? true, options.rescanMs ?? 30_000);
     return source;
   }
 
@@ -177,7 +179,7 @@ export class FolderPromptSource implements PromptSource {
     this.files.set(path, { text: text ?? '', keys });
   }
 
-  private startWatching(rescanMs: number): void {
+  private startWatching(useFsWatch: boolean, rescanMs: number): void {
     const schedule = () => {
       if (this.closed) return;
       clearTimeout(this.debounce);
@@ -185,6 +187,14 @@ export class FolderPromptSource implements PromptSource {
         this.rescan().catch((err: unknown) => this.logger.error({ err }, 'prompts rescan failed'));
       }, this.debounceMs);
     };
+    if (useFsWatch) this.watchFolder(schedule);
+    if (rescanMs > 0) {
+      this.interval = setInterval(schedule, rescanMs);
+      this.interval.unref();
+    }
+  }
+
+  private watchFolder(schedule: () => void): void {
     try {
       this.watcher = watch(this.dir, { persistent: false }, schedule);
       this.watcher.on('error', (err) => {
@@ -194,10 +204,6 @@ export class FolderPromptSource implements PromptSource {
       });
     } catch (err) {
       this.logger.warn({ err, dir: this.dir }, 'cannot watch the prompts folder; periodic rescans only');
-    }
-    if (rescanMs > 0) {
-      this.interval = setInterval(schedule, rescanMs);
-      this.interval.unref();
     }
   }
 

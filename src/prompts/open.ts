@@ -25,6 +25,7 @@ export interface OpenPromptSourceOptions {
   /** Folder mode: watch tuning (tests). */
   readonly debounceMs?: number;
   readonly rescanMs?: number;
+  readonly watch?: boolean;
 }
 
 export interface OpenedPromptSource extends PromptSource {
@@ -35,6 +36,8 @@ export interface OpenedPromptSource extends PromptSource {
   /** Accepted/refused state of every resource seen. */
   statuses(): PromptResourceStatus[];
   onChange(listener: (change: PromptChange) => void): () => void;
+  /** Folder: rescan now (e.g. on SIGHUP). Cluster: wait for the status writes queued so far. */
+  refresh(): Promise<void>;
 }
 
 class Opened implements OpenedPromptSource {
@@ -42,8 +45,12 @@ class Opened implements OpenedPromptSource {
     readonly kind: 'folder' | 'cluster',
     readonly location: string,
     readonly registry: PromptRegistry,
-    private readonly source: PromptSource,
+    private readonly source: FolderPromptSource | ClusterPromptSource,
   ) {}
+
+  refresh(): Promise<void> {
+    return this.source instanceof FolderPromptSource ? this.source.rescan() : this.source.settled();
+  }
 
   get(agent: string, name: string): LoadedPrompt | undefined {
     return this.registry.get(agent, name);
@@ -95,6 +102,7 @@ export async function openPromptSource(options: OpenPromptSourceOptions = {}): P
     logger,
     ...(options.debounceMs !== undefined ? { debounceMs: options.debounceMs } : {}),
     ...(options.rescanMs !== undefined ? { rescanMs: options.rescanMs } : {}),
+    ...(options.watch !== undefined ? { watch: options.watch } : {}),
   });
   return new Opened('folder', dir, registry, source);
 }

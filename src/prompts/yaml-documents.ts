@@ -67,6 +67,7 @@ export function parsePromptYaml(text: string): YamlParse {
         problems: [{ path: '', message: err instanceof Error ? err.message : String(err), line }],
       };
     }
+    if (value === null || value === undefined) continue; // only comments, or `---` with nothing after it
     const meta = (value as { metadata?: { name?: unknown } } | null)?.metadata;
     documents.push({
       index,
