@@ -307,6 +307,24 @@ describe('bad model output: one repair round, then offline', () => {
     assert.match(repairText(3), /you have used the tool budget/);
   });
 
+  it('a tool server that fails mid-loop: the model hears it, the analysis goes on', async () => {
+    const gateway = new RecordingGateway();
+    gateway.call = async () => {
+      throw new Error('connect ECONNREFUSED 127.0.0.1:7700');
+    };
+    server.enqueue(
+      openAiReply({ toolCalls: [{ id: 'c1', name: 'events_search', args: {} }] }),
+      answerReply('openai', answer()),
+    );
+    const out = await (await analyst('openai', { tools: gateway })).analyse(incident());
+    assert.equal(out.result.analyst, 'llm');
+    assert.deepEqual(
+      out.toolCalls.map((c) => c.outcome),
+      ['tool_error'],
+    );
+    assert.match(repairText(1), /Tool error: events.search failed \(TOOL_FAILED\)/);
+  });
+
   it('token allowance spent during the tool loop', async () => {
     const gateway = new RecordingGateway([event('ev-3')]);
     server.respond(() =>

@@ -9,7 +9,8 @@
  */
 import type { ToolCall, ToolSpec } from '../../../llm/types.ts';
 import type { Fencer } from '../../../llm/untrusted/index.ts';
-import type { ToolGateway } from '../../../mcp/gateway.ts';
+import { isFalconerError } from '../../../errors.ts';
+import type { ToolCallResult, ToolGateway } from '../../../mcp/gateway.ts';
 import type { AnalyseInput } from '../../contracts.ts';
 import { isSafeId, quote } from '../quote.ts';
 
@@ -249,7 +250,19 @@ export class ToolBridge {
     const refused = toolScopeViolation(spec.name, call.arguments, this.#scope);
     if (refused !== undefined) return this.#error(call, 'refused', `refused: ${refused}`, spec.name);
     const args = pinScope(call.arguments, spec, this.#scope);
-    const res = await this.#gateway.call(spec.name, args, signal);
+    let res: ToolCallResult;
+    try {
+      res = await this.#gateway.call(spec.name, args, signal);
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      // A failing tool server makes a poorer analysis, not a failed one: the model hears the tool failed.
+      const code = isFalconerError(err) ? err.code : 'TOOL_FAILED';
+      return {
+        content: `Tool error: ${spec.name} failed (${code}); continue without it.`,
+        eventIds: [],
+        record: { tool: spec.name, args, outcome: 'tool_error', chars: 0 },
+      };
+    }
     const eventIds = res.isError ? [] : eventIdsIn(res.text);
     const fenced =
       this.#fencer.fence(`tool:${functionNameOf(spec.name)}:${call.id}`, res.text, this.#maxResultChars) ??
