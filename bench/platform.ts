@@ -6,9 +6,14 @@
  * the offline analyst. Also the resident memory of every agent idle (ready,
  * before the replay) and under that load (max of samples every 500 ms), and
  * each agent's CPU share over the replay, to see what dominates.
- *   node --import tsx bench/platform.ts [--minutes M] [--rate R] [--seed S] [--replay-rate E] [--write]
+ *   node --import tsx bench/platform.ts [--minutes M] [--rate R] [--seed S] [--replay-rate E] [--out FILE] [--write]
+ * (--out writes the full result, per attack, elsewhere: for runs not fair enough to --write.)
  * Attacks whose first event falls within the gate's warm-up (20,000 events, the
  * default) cannot be detected and are left out of the latency figures.
+ * The breakdown splits first event → incident at the moment detect opened the
+ * signal (its "signal opened" log line): before it is ingest + bus + gate,
+ * after it the outbox, A2A and the coordinator. Detect's heap (used / total)
+ * and external memory are sampled from its /metrics to see what its RSS is.
  */
 import { execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,7 +39,7 @@ import { generateScenario } from '../src/scenario/generate.ts';
 import { alertLine } from '../src/scenario/serialize.ts';
 import { platformPorts } from '../test/support/platform-env.ts';
 import { loadAverage, machineInfo } from './machine.ts';
-import { hasFlag, numberFlag } from './args.ts';
+import { hasFlag, numberFlag, stringFlag } from './args.ts';
 
 // 240 min of event time at 50 alerts/s: 720,000 events, 72 attacks, 144 s of wall time at 5,000/s.
 const MINUTES = numberFlag('--minutes', 240);
@@ -86,6 +91,9 @@ interface Attack {
 }
 const attacks = new Map<string, Attack>();
 const attackByFirstLine = new Map<number, Attack>();
+/** Every attack event's line, and the wall time the request carrying it started. */
+const attackEventOfLine = new Map<number, string>();
+const sentAtOfEvent = new Map<string, number>();
 
 async function* scenario(): AsyncGenerator<string> {
   const normalize = createNormalizer({ cluster: CLUSTER });
@@ -104,7 +112,9 @@ async function* scenario(): AsyncGenerator<string> {
         attacks.set(a.id, a);
         attackByFirstLine.set(label.line, a);
       }
-      a.eventIds.add(normalize(alert).id);
+      const eventId = normalize(alert).id;
+      a.eventIds.add(eventId);
+      attackEventOfLine.set(label.line, eventId);
     }
     chunk.push(alertLine(alert));
     if (chunk.length === 256) {
@@ -123,6 +133,8 @@ function stampingTarget(inner: ReplayTarget): ReplayTarget {
       for (const line of lines) {
         const a = attackByFirstLine.get(line);
         if (a && a.firstSentMs === null) a.firstSentMs = now;
+        const eventId = attackEventOfLine.get(line);
+        if (eventId !== undefined && !sentAtOfEvent.has(eventId)) sentAtOfEvent.set(eventId, now);
       }
       return inner.send(batch, lines);
     },
@@ -224,6 +236,33 @@ try {
       loadSum[name] = (loadSum[name] ?? 0) + v;
     }
   }, 500);
+  // What detect's RSS is made of: V8 heap in use, heap reserved, memory outside the heap (buffers).
+  const detectMemMax = { heapUsedMb: 0, heapTotalMb: 0, externalMb: 0, outboxDepth: 0 };
+  let memScrape: Promise<void> = Promise.resolve();
+  const memSampler = setInterval(() => {
+    memScrape = memScrape
+      .then(async () => {
+        const m = await scrapeMetrics(p.endpoints.metrics.detect);
+        const mb = (name: string) => sumMetric(m, name) / 2 ** 20;
+        detectMemMax.heapUsedMb = Math.max(
+          detectMemMax.heapUsedMb,
+          mb('falconer_nodejs_heap_size_used_bytes'),
+        );
+        detectMemMax.heapTotalMb = Math.max(
+          detectMemMax.heapTotalMb,
+          mb('falconer_nodejs_heap_size_total_bytes'),
+        );
+        detectMemMax.externalMb = Math.max(
+          detectMemMax.externalMb,
+          mb('falconer_nodejs_external_memory_bytes'),
+        );
+        detectMemMax.outboxDepth = Math.max(
+          detectMemMax.outboxDepth,
+          sumMetric(m, 'falconer_signal_outbox_depth'),
+        );
+      })
+      .catch(() => undefined);
+  }, 2_000);
   const ticksBefore = Object.fromEntries(AGENT_NAMES.map((n) => [n, cpuTicks(p.supervisor.pid(n))]));
   const replayLoad = loadavg();
   process.stderr.write(
@@ -245,6 +284,8 @@ try {
     },
   );
   clearInterval(sampler);
+  clearInterval(memSampler);
+  await memScrape;
   const ticksAfter = Object.fromEntries(AGENT_NAMES.map((n) => [n, cpuTicks(p.supervisor.pid(n))]));
   process.stderr.write(
     `replayed ${summary.events} events in ${summary.seconds.toFixed(1)} s (${summary.eventsPerSecond}/s); settling\n`,
@@ -256,6 +297,32 @@ try {
   const notify = await scrapeMetrics(p.endpoints.metrics.notify);
   const incidents = await listIncidents(p);
   const eventsOfSignal = await signalEventIds(p.dataDir);
+  // When detect opened each signal (wall time of its log line).
+  const signalOpenedAt = new Map<string, number>();
+  for (const line of readFileSync(p.endpoints.logs.detect, 'utf8').split('\n')) {
+    if (!line.includes('"signal opened"')) continue;
+    try {
+      const rec = JSON.parse(line) as { time?: number; signalId?: string };
+      if (typeof rec.signalId === 'string' && typeof rec.time === 'number')
+        signalOpenedAt.set(rec.signalId, rec.time);
+    } catch {
+      // a line cut by the rotation or still being written
+    }
+  }
+  /** The first signal holding one of the attack's events: when detect opened it, and the event that opened it. */
+  const openingOf = (ids: Set<string>): { at: number; eventId: string } | undefined => {
+    let best: { at: number; eventId: string } | undefined;
+    for (const [signalId, events] of eventsOfSignal) {
+      const at = signalOpenedAt.get(signalId);
+      if (at === undefined || (best !== undefined && at >= best.at)) continue;
+      for (const e of ids)
+        if (events.has(e)) {
+          best = { at, eventId: signalId.replace(/^sig_/, '') };
+          break;
+        }
+    }
+    return best;
+  };
   const incidentOfEvent = new Map<string, ListedIncident>();
   for (const item of incidents) {
     const detail = await hitlGet<{ signals: { id: string }[] }>(
@@ -287,6 +354,10 @@ try {
     }
     const sent = a.firstSentMs;
     const arrival = incident && sent !== null ? notificationAfter(incident.id, sent) : undefined;
+    const opening = openingOf(a.eventIds);
+    const openedAt = opening?.at;
+    // The gate forwards the first event of the attack it finds anomalous, not always the first one.
+    const openerSentAt = opening ? sentAtOfEvent.get(opening.eventId) : undefined;
     return {
       attackId: a.id,
       kind: a.kind,
@@ -298,6 +369,13 @@ try {
       notificationKind: arrival?.kind ?? null,
       msToIncident: incident && sent !== null ? Math.max(0, incident.createdAt - sent) : null,
       msToNotification: arrival && sent !== null ? arrival.atMs - sent : null,
+      msToSignalOpened: openedAt !== undefined && sent !== null ? Math.max(0, openedAt - sent) : null,
+      msToOpeningEventSent:
+        openerSentAt !== undefined && sent !== null ? Math.max(0, openerSentAt - sent) : null,
+      msOpeningEventToSignal:
+        openerSentAt !== undefined && openedAt !== undefined ? Math.max(0, openedAt - openerSentAt) : null,
+      msSignalToIncident:
+        openedAt !== undefined && incident ? Math.max(0, incident.createdAt - openedAt) : null,
     };
   });
   const measured = perAttack.filter((a) => !a.inWarmup);
@@ -305,6 +383,21 @@ try {
   const latency = stats(notified.map((a) => a.msToNotification!));
   const toIncident = stats(notified.map((a) => a.msToIncident!));
   const incidentToNotification = stats(notified.map((a) => a.msToNotification! - a.msToIncident!));
+  const newIncidents = notified.filter((a) => !a.joinedOpenIncident);
+  const toSignalOpened = stats(
+    newIncidents.filter((a) => a.msToSignalOpened !== null).map((a) => a.msToSignalOpened!),
+  );
+  const signalToIncident = stats(
+    newIncidents.filter((a) => a.msSignalToIncident !== null).map((a) => a.msSignalToIncident!),
+  );
+  const openingGap = stats(
+    newIncidents.filter((a) => a.msToOpeningEventSent !== null).map((a) => a.msToOpeningEventSent!),
+  );
+  const openingToSignal = stats(
+    newIncidents.filter((a) => a.msOpeningEventToSignal !== null).map((a) => a.msOpeningEventToSignal!),
+  );
+  const retrainCount = sumMetric(detect, 'falconer_gate_retrain_duration_seconds_count');
+  const retrainSeconds = sumMetric(detect, 'falconer_gate_retrain_duration_seconds_sum');
 
   const agents = Object.fromEntries(
     AGENT_NAMES.map((n) => {
@@ -367,7 +460,31 @@ try {
     latencyNewIncidentsMs: stats(
       notified.filter((a) => !a.joinedOpenIncident).map((a) => a.msToNotification!),
     ),
-    breakdownMs: { firstEventToIncident: toIncident, incidentToNotification },
+    breakdownMs: {
+      firstEventToIncident: toIncident,
+      incidentToNotification,
+      /** New incidents only: ingest + bus + gate (detect opens the signal)… */
+      firstEventToSignalOpened: toSignalOpened,
+      /** …then the outbox, A2A and the coordinator's grouping (the incident row). */
+      signalOpenedToIncident: signalToIncident,
+      /**
+       * The first split again: from the attack's first event to the sending of the event that opened
+       * its signal (the first one the gate found anomalous: replay speed × the attack's own pace, not
+       * pipeline latency), and from that event's request to the signal (ingest + bus + gate).
+       */
+      firstEventToOpeningEventSent: openingGap,
+      openingEventToSignalOpened: openingToSignal,
+    },
+    gateRetrains: {
+      count: retrainCount,
+      meanMs: retrainCount > 0 ? Math.round((retrainSeconds / retrainCount) * 1000) : null,
+    },
+    detectMemoryMaxMb: {
+      heapUsed: round1(detectMemMax.heapUsedMb),
+      heapTotal: round1(detectMemMax.heapTotalMb),
+      external: round1(detectMemMax.externalMb),
+      outboxDepthMax: detectMemMax.outboxDepth,
+    },
     targets: {
       p99UnderOneSecond: latency.p99 !== null && latency.p99 < TARGET_P99_MS,
       p99LimitMs: TARGET_P99_MS,
@@ -384,6 +501,8 @@ try {
     commit: execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim(),
   };
   console.log(JSON.stringify({ ...result, perAttack: `${result.perAttack.length} attacks` }, null, 2));
+  const out = stringFlag('--out');
+  if (out !== undefined) writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
   if (hasFlag('--write')) {
     mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
     writeFileSync(

@@ -47,7 +47,11 @@ export interface DetectServiceOptions {
    */
   readonly onSignal?: (update: SignalUpdate) => void | Promise<void>;
   /** Sees every decision (the demo uses it to follow labelled attacks). */
-  readonly onDecision?: (event: NormalizedEvent, decision: GateDecision) => void;
+  /**
+   * Sees every decision, after the whole batch was gated and before its signals are reported.
+   * May return a signal update to report for an event the gate did not forward (an approved rule matched it).
+   */
+  readonly onDecision?: (event: NormalizedEvent, decision: GateDecision) => SignalUpdate | void;
   /** Keep the model on disk under dataDir (default true). */
   readonly persistModel?: boolean;
   /**
@@ -159,11 +163,18 @@ export async function startDetectService(opts: DetectServiceOptions): Promise<De
   /** Outbox writes raised by the batch being scored, awaited before it counts as delivered. */
   let signalPersists: Promise<void>[] = [];
 
+  /** Signals raised while a batch is gated wait here until onDecision has seen (stored) the batch. */
+  let heldSignals: SignalUpdate[] | null = null;
   const onSignal = (update: SignalUpdate): void => {
+    if (heldSignals !== null) {
+      heldSignals.push(update);
+      return;
+    }
     signalUpdates += 1;
     publishSignal?.(update);
     const { signal } = update;
-    logger.info(
+    // Updates come with every forwarded event of a signal: debug, so a busy signal does not flood the log.
+    logger[update.kind === 'opened' ? 'info' : 'debug'](
       { signalId: signal.id, workload: signal.workload.key, kind: update.kind, count: signal.count },
       'signal',
     );
@@ -254,9 +265,20 @@ export async function startDetectService(opts: DetectServiceOptions): Promise<De
       if (records.length === 0) return;
       // One batch call: the gate scores the batch with its batch kernel, with the same decisions as per event.
       const events = records.map((record) => record.value);
-      const decisions = gate.processBatch(events);
-      if (opts.onDecision !== undefined)
-        for (let i = 0; i < events.length; i++) opts.onDecision(events[i]!, decisions[i]!);
+      heldSignals = [];
+      let decisions: GateDecision[];
+      try {
+        decisions = gate.processBatch(events);
+        if (opts.onDecision !== undefined)
+          for (let i = 0; i < events.length; i++) {
+            const ruleSignal = opts.onDecision(events[i]!, decisions[i]!);
+            if (ruleSignal) heldSignals.push(ruleSignal);
+          }
+      } finally {
+        const held = heldSignals;
+        heldSignals = null;
+        for (const update of held) onSignal(update);
+      }
       saveModelIfNew();
       if (signalPersists.length > 0) {
         const persists = signalPersists;
@@ -266,6 +288,10 @@ export async function startDetectService(opts: DetectServiceOptions): Promise<De
       // Stored before the batch counts as delivered; remembered as seen only once stored.
       if (opts.onBatchScored !== undefined) await opts.onBatchScored(events, decisions, records);
       if (records[0]?.origin !== undefined) for (const e of events) seen.add(e.id);
+      // The bus hands the next batch over at once while it has a backlog, and scoring never waits on
+      // I/O: without a turn of the event loop here, signal reports (and new ingest requests) would
+      // wait until the whole backlog is scored.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     },
   );
   try {
