@@ -275,6 +275,22 @@ function summary(c: ModeCounters) {
   };
 }
 
+// Recorded before the runs: the code that runs is the code at this commit.
+const commit = (() => {
+  try {
+    const head = execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim();
+    const dirty = execSync(
+      'git status --porcelain -- src/agents/analyse src/llm src/gate bench/llm-cost.ts',
+      { cwd: ROOT },
+    )
+      .toString()
+      .trim();
+    return dirty === '' ? head : `${head}+uncommitted`;
+  } catch {
+    return 'unknown';
+  }
+})();
+
 const server = await startFakeLlmServer({ record: false });
 server.respond(scriptedModel);
 const totals = { gated: emptyCounters(), ungated: emptyCounters() };
@@ -334,20 +350,7 @@ function emptyCounters(): ModeCounters {
 const g = summary(totals.gated);
 const u = summary(totals.ungated);
 const ratio = (a: number, b: number): number | null => (b === 0 ? null : Math.round((a / b) * 10) / 10);
-const commit = (() => {
-  try {
-    const head = execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim();
-    const dirty = execSync(
-      'git status --porcelain -- src/agents/analyse src/llm src/gate bench/llm-cost.ts',
-      { cwd: ROOT },
-    )
-      .toString()
-      .trim();
-    return dirty === '' ? head : `${head}+uncommitted`;
-  } catch {
-    return 'unknown';
-  }
-})();
+
 const result = {
   benchmark: 'llm-cost',
   date: new Date().toISOString(),
