@@ -18,6 +18,7 @@ import {
   type KubernetesObject,
   type ObjectCache,
 } from '@kubernetes/client-node';
+import { canonicalJson } from '../a2a/canonical.ts';
 import { FalconerError } from '../errors.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { silentLogger } from '../telemetry/logger.ts';
@@ -113,6 +114,8 @@ export class ClusterPromptSource implements PromptSource {
   private readonly now: () => Date;
   /** Per-object chain of status writes, so they land in event order. */
   private readonly writes = new Map<string, Promise<void>>();
+  /** Per object: what was last validated (the object without status and resourceVersion). */
+  private readonly seen = new Map<string, string>();
   private restartTimer: NodeJS.Timeout | undefined;
   private failures = 0;
   private closed = false;
@@ -142,7 +145,10 @@ export class ClusterPromptSource implements PromptSource {
     this.informer = makeInformer<AgentPromptResource>(options.kubeConfig, path, list);
     this.informer.on('add', (obj) => this.upsert(obj));
     this.informer.on('update', (obj) => this.upsert(obj));
-    this.informer.on('delete', (obj) => this.registry.remove(this.keyOf(obj)));
+    this.informer.on('delete', (obj) => {
+      this.seen.delete(this.keyOf(obj));
+      this.registry.remove(this.keyOf(obj));
+    });
     this.informer.on('error', (err) => this.onWatchError(err));
   }
 
@@ -182,7 +188,18 @@ export class ClusterPromptSource implements PromptSource {
 
   private upsert(obj: AgentPromptResource): void {
     const key = this.keyOf(obj);
-    const outcome = this.registry.apply(key, key, validatePromptObject(obj, key));
+    // Our own status writes come back as MODIFIED events: validate only what the registry has not seen.
+    const { status: _status, ...input } = obj;
+    const fingerprint = canonicalJson({
+      ...input,
+      metadata: { ...input.metadata, resourceVersion: undefined, managedFields: undefined },
+    });
+    const known = this.registry.status(key);
+    const outcome =
+      known !== undefined && this.seen.get(key) === fingerprint
+        ? known
+        : this.registry.apply(key, key, validatePromptObject(obj, key));
+    this.seen.set(key, fingerprint);
     if (!this.writeStatus) return;
     const patch = desiredStatus(obj, outcome, this.now());
     if (patch === undefined) return;
