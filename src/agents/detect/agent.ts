@@ -112,7 +112,6 @@ export async function createDetectAgent(ctx: AgentContext): Promise<AgentParts> 
   );
   const ruleForwarder = new RuleForwarder({
     rules: approvedRules,
-    onSignal,
     registry,
     signalWindowMs: config.gate.signalWindowMs,
   });

@@ -3,7 +3,7 @@
  * them. A match is tagged `falconer.rule:<name>` (in the stored event, so the
  * signal report and queries carry it), counted, and — when the gate's score
  * left it under the threshold — forwarded anyway, grouped per workload into
- * a signal of its own, like the gate's forwarded events.
+ * a signal of its own, reported through the detect service like the gate's.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { NormalizedEvent } from '../../../events/types.ts';
@@ -18,21 +18,17 @@ const MAX_TAGS = 64;
 
 export interface RuleForwarderOptions {
   rules: ApprovedRules;
-  /** Where forwarded rule matches go (the agent's signal path to the coordinator). */
-  onSignal: (update: SignalUpdate) => void;
   registry: Registry;
   signalWindowMs?: number;
 }
 
 export class RuleForwarder {
   private readonly rules: ApprovedRules;
-  private readonly onSignal: (update: SignalUpdate) => void;
   private readonly grouper: SignalGrouper;
   private readonly matches: Counter<'rule' | 'action'>;
 
   constructor(opts: RuleForwarderOptions) {
     this.rules = opts.rules;
-    this.onSignal = opts.onSignal;
     this.grouper = new SignalGrouper(
       opts.signalWindowMs !== undefined ? { windowMs: opts.signalWindowMs } : {},
     );
@@ -54,26 +50,30 @@ export class RuleForwarder {
   }
 
   /**
-   * Matches one gated event, hands its wire form (tagged when it matched) to
-   * `keep` (the event store), then forwards it if a rule matched and the
-   * gate did not. `keep` runs first so the signal report can carry the event.
+   * Matches one gated event and hands its wire form (tagged when it matched)
+   * to `keep` (the event store). Returns the signal update to report when a
+   * rule matched and the gate did not forward the event.
    */
-  observe(event: NormalizedEvent, decision: GateDecision, keep: (wire: EventWire) => void): void {
+  observe(
+    event: NormalizedEvent,
+    decision: GateDecision,
+    keep: (wire: EventWire) => void,
+  ): SignalUpdate | undefined {
     if (this.rules.size === 0) {
       keep(toEventWire(event));
-      return;
+      return undefined;
     }
     const names = this.rules.match(event);
     const wire = toEventWire(event);
     if (names.length === 0) {
       keep(wire);
-      return;
+      return undefined;
     }
     const tags = names.slice(0, MAX_TAGS).map((n) => clip(`${RULE_TAG_PREFIX}${n}`, 128));
     wire.tags = [...wire.tags.filter((t) => !tags.includes(t)).slice(0, MAX_TAGS - tags.length), ...tags];
     keep(wire);
     const action = decision.forwarded ? 'gate_forwarded' : 'forwarded';
     for (const n of names) this.matches.inc({ rule: clip(n, 200), action });
-    if (!decision.forwarded) this.onSignal(this.grouper.add(event, decision.score));
+    return decision.forwarded ? undefined : this.grouper.add(event, decision.score);
   }
 }
