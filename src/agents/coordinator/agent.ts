@@ -30,6 +30,7 @@ function a2aRulePeers(ctx: AgentContext): RulePeers {
     apply: (input, c) => peers.call('detect', 'rules.apply', input, RulesApplyOutput, c),
   };
 }
+import { incidentGetSkill } from '../../mcp/skills/coordinator.ts';
 
 function a2aPeers(ctx: AgentContext): CoordinatorPeers {
   const { peers } = ctx;
@@ -73,7 +74,7 @@ export async function createCoordinatorAgent(ctx: AgentContext): Promise<AgentPa
   });
   return {
     description: 'Owns incidents and their state machine, routes work between agents, and waits for people',
-    skills: [signalReport],
+    skills: [signalReport, incidentGetSkill(service.store.db)],
     ready: () => true,
     close: () => service.close(),
   };

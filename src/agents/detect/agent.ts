@@ -22,6 +22,7 @@ import {
 import { toSignalWire } from '../event-wire.ts';
 import type { AgentContext, AgentParts } from '../runtime.ts';
 import { startDetectService } from './service.ts';
+import { mcpSkillsOnStore } from '../../mcp/skills/detect.ts';
 import { SignalOutbox } from './signal-outbox.ts';
 import { ApprovedRules } from './rules/approved.ts';
 import { RuleForwarder } from './rules/forwarder.ts';
@@ -158,7 +159,7 @@ export async function createDetectAgent(ctx: AgentContext): Promise<AgentParts> 
 
   return {
     description: 'Scores every Falco event with the Isolation Forest gate and reports anomalous workloads',
-    skills: [feedback, query, ...ruleSkills({ store, rules: approvedRules })],
+    skills: [feedback, query, ...ruleSkills({ store, rules: approvedRules }), ...mcpSkillsOnStore(store)],
     ready: () => true,
     close: async () => {
       await detect.close();
