@@ -272,6 +272,15 @@ function summary(c: ModeCounters) {
       totalTokens: perMillion(c.inputTokens + c.outputTokens, c.events),
     },
     tokensPerAnalysis: c.analyses ? Math.round((c.inputTokens + c.outputTokens) / c.analyses) : 0,
+    /** For scale: if every forwarded event were analysed on its own (no grouping), at this run's calls/tokens per analysis. */
+    ungroupedPerMillionEvents: {
+      analyses: perMillion(c.forwarded, c.events),
+      llmCalls: perMillion(c.analyses ? (c.forwarded * c.llmCalls) / c.analyses : 0, c.events),
+      totalTokens: perMillion(
+        c.analyses ? (c.forwarded * (c.inputTokens + c.outputTokens)) / c.analyses : 0,
+        c.events,
+      ),
+    },
   };
 }
 
@@ -375,6 +384,8 @@ const result = {
   withoutGateOverWithGate: {
     llmCalls: ratio(u.perMillionEvents.llmCalls, g.perMillionEvents.llmCalls),
     totalTokens: ratio(u.perMillionEvents.totalTokens, g.perMillionEvents.totalTokens),
+    /** The same without the coordinator's grouping (one analysis per forwarded event). */
+    ungroupedLlmCalls: ratio(u.ungroupedPerMillionEvents.llmCalls, g.ungroupedPerMillionEvents.llmCalls),
   },
   wallMs: Math.round(performance.now() - started),
   runs,
