@@ -86,6 +86,7 @@ import {
   type OpenIncidentRef,
 } from './state-machine.ts';
 import {
+  DEFAULT_FIRST_REANALYSIS_DELAY_MS,
   DEFAULT_REANALYSIS_INTERVAL_MS,
   REANALYSABLE_STATUSES,
   analysisRounds,
@@ -119,6 +120,8 @@ export interface CoordinatorOptions {
   registry?: Registry;
   /** At most one re-analysis per incident this often (default 30 s); late signals in between are coalesced. */
   reanalysisIntervalMs?: number;
+  /** The first re-analysis may come this soon after the analysis (default 2 s; capped by the interval). */
+  firstReanalysisDelayMs?: number;
   /** Called when an analysis or a human says true_positive (rule proposals hook in here). */
   onTruePositive?: (incidentId: string) => void;
 }
@@ -146,6 +149,7 @@ export class Coordinator {
   private readonly retryInitialMs: number;
   private readonly retryMaxMs: number;
   private readonly reanalysisIntervalMs: number;
+  private readonly firstReanalysisDelayMs: number;
   private readonly slots = new Map<string, DriveSlot>();
   private readonly timers = new Map<string, { timer: NodeJS.Timeout; dueAt: number }>();
   private readonly calls = new Set<AbortController>();
@@ -171,6 +175,7 @@ export class Coordinator {
     this.retryMaxMs = opts.retry?.maxMs ?? 60_000;
     this.semaphore = new Semaphore(opts.concurrency ?? 8);
     this.reanalysisIntervalMs = opts.reanalysisIntervalMs ?? DEFAULT_REANALYSIS_INTERVAL_MS;
+    this.firstReanalysisDelayMs = opts.firstReanalysisDelayMs ?? DEFAULT_FIRST_REANALYSIS_DELAY_MS;
     this.metrics = createCoordinatorMetrics(opts.registry ?? new Registry(), opts.store);
     this.onTruePositive = opts.onTruePositive;
   }
@@ -529,7 +534,13 @@ export class Coordinator {
   private async reanalyseIfDue(incident: Incident): Promise<boolean> {
     const rounds = analysisRounds(await readTimeline(this.db, incident.id));
     const now = this.clock();
-    const decision = reanalysisDecision(rounds, incident.status, now, this.reanalysisIntervalMs);
+    const decision = reanalysisDecision(
+      rounds,
+      incident.status,
+      now,
+      this.reanalysisIntervalMs,
+      this.firstReanalysisDelayMs,
+    );
     if (decision.kind === 'none') return false;
     if (decision.kind === 'later') {
       this.scheduleAt(incident.id, decision.inMs);

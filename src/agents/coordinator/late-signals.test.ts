@@ -35,6 +35,7 @@ test('late signals re-analyse an incident awaiting approval once per interval; u
     new FakePeers({ proposals: () => [fourEyes('p1', { at: Date.now() })] }),
     {
       reanalysisIntervalMs: INTERVAL,
+      firstReanalysisDelayMs: INTERVAL,
     },
   );
   try {
@@ -101,6 +102,7 @@ test('a changed proposal after re-analysis is proposed again: old approvals void
   let engine = 'cilium';
   const h = await harness(dbFile(), new FakePeers({ proposals: () => [fourEyes('p1', { engine })] }), {
     reanalysisIntervalMs: INTERVAL,
+    firstReanalysisDelayMs: INTERVAL,
   });
   try {
     const t0 = h.now.ms;
@@ -214,7 +216,10 @@ test('a signal after the incident closed opens a follow-up linked to it; an upda
 
 test('a requested re-analysis survives the coordinator: a second one on the same database runs it', async () => {
   const file = dbFile();
-  const a = await harness(file, new FakePeers(), { reanalysisIntervalMs: INTERVAL });
+  const a = await harness(file, new FakePeers(), {
+    reanalysisIntervalMs: INTERVAL,
+    firstReanalysisDelayMs: INTERVAL,
+  });
   const t0 = a.now.ms;
   const { incidentId } = await a.coordinator.onSignal(report({ signalId: 's1', lastSeenMs: t0 }), {
     messageId: 'm1',
@@ -227,6 +232,7 @@ test('a requested re-analysis survives the coordinator: a second one on the same
   await a.close();
   const b = await harness(file, new FakePeers(), {
     reanalysisIntervalMs: INTERVAL,
+    firstReanalysisDelayMs: INTERVAL,
     startMs: t0 + INTERVAL + 5,
   });
   try {

@@ -50,6 +50,12 @@ test('rounds and the rate limit come from the timeline alone', () => {
   });
   assert.deepEqual(reanalysisDecision(rounds, 'awaiting_approval', 30_010, 30_000), { kind: 'now' });
   assert.deepEqual(reanalysisDecision(rounds, 'remediating', 90_000, 30_000), { kind: 'none' });
+  // The first re-analysis may come sooner than the interval; the next ones may not.
+  assert.deepEqual(reanalysisDecision(rounds, 'awaiting_approval', 2_010, 30_000, 2_000), { kind: 'now' });
+  assert.deepEqual(reanalysisDecision(rounds, 'awaiting_approval', 1_010, 30_000, 2_000), {
+    kind: 'later',
+    inMs: 1_000,
+  });
   const after = analysisRounds([...timeline, entry(8, 'awaiting_approval', 'analysing', 30_010)]);
   assert.deepEqual(after, { round: 2, lastStartedAt: 30_010, requestedBy: [] });
   assert.deepEqual(reanalysisDecision(after, 'awaiting_approval', 90_000, 30_000), { kind: 'none' });

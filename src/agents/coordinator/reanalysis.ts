@@ -16,6 +16,11 @@ import type { IncidentStatus } from './state-machine.ts';
 
 /** At most one re-analysis per incident this often; later signals wait and are analysed together. */
 export const DEFAULT_REANALYSIS_INTERVAL_MS = 30_000;
+/**
+ * The first re-analysis may follow the analysis sooner (a new stage of an attack is worth a prompt
+ * look); this short wait still coalesces a burst of late signals into one re-analysis.
+ */
+export const DEFAULT_FIRST_REANALYSIS_DELAY_MS = 2_000;
 
 /** Statuses in which a late signal requests a re-analysis (analysing: the running one may not have seen it). */
 export const REANALYSABLE_STATUSES: readonly IncidentStatus[] = [
@@ -87,11 +92,14 @@ export function reanalysisDecision(
   status: IncidentStatus,
   now: number,
   minIntervalMs: number,
+  firstDelayMs: number = minIntervalMs,
 ): ReanalysisDecision {
   if (rounds.requestedBy.length === 0 || (status !== 'proposed' && status !== 'awaiting_approval'))
     return { kind: 'none' };
+  // Round 1 is the first analysis: the first re-analysis waits firstDelayMs, later ones minIntervalMs.
+  const wait = rounds.round <= 1 ? Math.min(firstDelayMs, minIntervalMs) : minIntervalMs;
   const since = rounds.lastStartedAt === undefined ? Infinity : now - rounds.lastStartedAt;
-  return since >= minIntervalMs ? { kind: 'now' } : { kind: 'later', inMs: minIntervalMs - since };
+  return since >= wait ? { kind: 'now' } : { kind: 'later', inMs: wait - since };
 }
 
 /** Per-round message ids and dedupe keys: round 1 keeps the names incidents always had. */
