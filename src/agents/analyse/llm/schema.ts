@@ -24,7 +24,10 @@ export const LlmAnalysis = z.strictObject({
 });
 export type LlmAnalysis = z.infer<typeof LlmAnalysis>;
 
-/** Strict-mode compatible (OpenAI json_schema strict: every property required, no extras; null = no rule). */
+/**
+ * Strict-mode compatible (OpenAI json_schema strict: every property required, no extras, null = no rule;
+ * only keywords strict mode accepts: bounds on lengths and numbers are enforced by LlmAnalysis instead).
+ */
 export const ANALYSIS_JSON_SCHEMA: Record<string, unknown> = {
   type: 'object',
   additionalProperties: false,
@@ -40,7 +43,7 @@ export const ANALYSIS_JSON_SCHEMA: Record<string, unknown> = {
   ],
   properties: {
     verdict: { type: 'string', enum: ['true_positive', 'false_positive', 'needs_review'] },
-    confidence: { type: 'number', minimum: 0, maximum: 1 },
+    confidence: { type: 'number', description: 'from 0 to 1' },
     severity: { type: 'string', enum: ['low', 'medium', 'high', 'critical'] },
     techniques: {
       type: 'array',
@@ -50,7 +53,6 @@ export const ANALYSIS_JSON_SCHEMA: Record<string, unknown> = {
     },
     explanation: {
       type: 'string',
-      maxLength: 8000,
       description: 'What happened and why it matters, at most 8 sentences, citing event ids as [event <id>]',
     },
     citedEventIds: {
@@ -67,7 +69,6 @@ export const ANALYSIS_JSON_SCHEMA: Record<string, unknown> = {
     },
     proposedRule: {
       type: ['string', 'null'],
-      maxLength: 20_000,
       description: 'A self-contained Falco rule (YAML) catching this behaviour, or null',
     },
   },
