@@ -133,10 +133,10 @@ export const DEFAULT_FEATURIZER_OPTIONS: Readonly<Required<FeaturizerOptions>> =
 export const MAX_CACHED_KEY_LENGTH = 256;
 /** Estimated bytes per owner-cache entry besides the key's characters (Map slot, string header, a two-number object). */
 const OWNER_ENTRY_OVERHEAD = 112;
-/** Command lines memoized (the memo is cleared when full) and the longest memoized: at most ~1.4 MB. */
+/** Command lines memoized (two-way sets; an older line is dropped) and the longest memoized: at most ~1.4 MB. */
 const COMMAND_CACHE_SIZE = 2048;
 const MAX_CACHED_COMMAND_LENGTH = 256;
-/** Map slot, string header and a three-number object per memoized command line. */
+/** Table slot, string header and a four-field object per memoized command line. */
 const COMMAND_ENTRY_OVERHEAD = 136;
 
 // Exact decayed totals: how many events carried each categorical feature (the rarity denominators).
@@ -152,6 +152,13 @@ const T_COMMAND = 8;
 const TOTALS = 9;
 /** Total index of a queued read whose denominator is the owner's own count. */
 const OWNER_TOTAL = -1;
+/** Most sketch keys one event reads (owner total + 14 features). */
+const MAX_KEYS = 16;
+/**
+ * Events that can be planned ahead of completion (plan / complete). The slot PLAN_SLOTS is
+ * featurize()'s own, so a direct call never disturbs a caller's plan.
+ */
+export const PLAN_SLOTS = 32;
 /** Cells per row of the short-term sketch: it only needs to tell the keys active in the last minutes apart. */
 const RECENT_SKETCH_WIDTH = 1 << 14;
 
@@ -189,6 +196,7 @@ type Fields = NormalizedEvent['fields'];
 
 /** Memoized per command line (see Featurizer.commandStats). */
 interface CommandStats {
+  readonly text: string;
   readonly lengthBits: number;
   readonly entropy: number;
   readonly shapeKey: number;
@@ -282,6 +290,25 @@ function hashCommandShape(cmdline: string, seed: number): number {
   return h;
 }
 
+/**
+ * Set of a command line in the memo: its length and a sample of its characters (start, middle,
+ * end), so the cost does not grow with the line. Lines that collide only share a set.
+ */
+function commandSet(s: string): number {
+  const n = s.length;
+  let h = Math.imul(n, 0x9e3779b1);
+  const head = n < 8 ? n : 8;
+  for (let i = 0; i < head; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  if (n > 8) {
+    const mid = n >>> 1;
+    const midEnd = mid + 4 < n ? mid + 4 : n;
+    for (let i = mid; i < midEnd; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    for (let i = n - 8 > 8 ? n - 8 : 8; i < n; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  }
+  h ^= h >>> 15;
+  return (Math.imul(h, 0x2c1b3c6d) >>> 16) & (COMMAND_CACHE_SIZE / 2 - 1);
+}
+
 /** Blanks, quotes and the shell operators that glue words together. */
 function isCommandSeparator(c: number): boolean {
   return (
@@ -298,11 +325,6 @@ function isCommandSeparator(c: number): boolean {
   );
 }
 
-/** Rarity of a value whose decayed count is `count` among `total` events: −ln of its smoothed frequency. */
-function rarity(total: number, count: number): number {
-  return Math.log((total + 1) / (count + 1));
-}
-
 export class Featurizer {
   readonly options: Readonly<Required<FeaturizerOptions>>;
   readonly dimensions = FEATURE_COUNT;
@@ -311,18 +333,28 @@ export class Featurizer {
   private readonly recentSketch: DecayedCountMinSketch;
   private readonly owners = new Map<string, WorkloadHashes>();
   private ownerKeyChars = 0;
-  private readonly commands = new Map<string, CommandStats>();
+  /** Command-line memo: COMMAND_CACHE_SIZE / 2 sets of two ways (see commandStats). */
+  private readonly commands = new Array<CommandStats | undefined>(COMMAND_CACHE_SIZE).fill(undefined);
+  private commandEntries = 0;
   private commandChars = 0;
   private readonly buffer = new Float64Array(FEATURE_COUNT);
   private readonly peer: Peer = { cls: 'unknown', port: -1, inbound: false };
-  // Keys of the current event, learnt after it has been featurized.
-  /** mix32 of each queued key: mixed once for its read and its update. */
-  private readonly pendingMixed = new Int32Array(24);
-  private readonly pendingScaled = new Float64Array(24);
-  private readonly pendingFeature = new Int8Array(24);
-  private readonly pendingTotal = new Int8Array(24);
-  private nPending = 0;
-  private readonly pendingTotals = new Int32Array(TOTALS);
+  // Planned events (see plan()): per slot, the sketch keys to read and learn, and what each read is for.
+  /** mix32 of each planned key: mixed once for its read and its update. */
+  private readonly planMixed = new Int32Array((PLAN_SLOTS + 1) * MAX_KEYS);
+  private readonly planFeature = new Int8Array((PLAN_SLOTS + 1) * MAX_KEYS);
+  private readonly planTotal = new Int8Array((PLAN_SLOTS + 1) * MAX_KEYS);
+  private readonly planKeys = new Int32Array(PLAN_SLOTS + 1);
+  /** The short-term repetition key (not mixed) and the event's own time (NaN when it has none). */
+  private readonly planRecentKey = new Float64Array(PLAN_SLOTS + 1);
+  private readonly planTime = new Float64Array(PLAN_SLOTS + 1);
+  /** Scaled counts read for the slot being completed. */
+  private readonly scaledReads = new Float64Array(MAX_KEYS);
+  /** Slot being planned, and its key count so far. */
+  private planBase = 0;
+  private nPlanned = 0;
+  /** Where prefetch() leaves what it read, so that the reads are not optimized away. */
+  prefetchSink = 0;
   private learned = 0;
   private readonly offsetMs: number;
 
@@ -373,7 +405,7 @@ export class Featurizer {
       this.recentSketch.bytes +
       this.owners.size * OWNER_ENTRY_OVERHEAD +
       this.ownerKeyChars * 2 +
-      this.commands.size * COMMAND_ENTRY_OVERHEAD +
+      this.commandEntries * COMMAND_ENTRY_OVERHEAD +
       this.commandChars * 2
     );
   }
@@ -399,19 +431,31 @@ export class Featurizer {
    * call: copy it to keep it). With `learn` (default) the event is then counted.
    */
   featurize(ev: NormalizedEvent, out: Float64Array = this.buffer, learn = true): Float64Array {
+    this.plan(ev, out, PLAN_SLOTS);
+    return this.complete(PLAN_SLOTS, out, learn);
+  }
+
+  /**
+   * First half of featurize(): everything that does not depend on what was learnt (field reads,
+   * hashes, the features that are not counts), into `out` and plan slot `slot` (0 <= slot <
+   * PLAN_SLOTS). A caller featurizing a batch plans a few events ahead, then completes them in
+   * order with complete(): the same features as featurize() one by one, since planning reads no
+   * learnt state, while the sketch reads of consecutive events sit together in a short loop.
+   */
+  plan(ev: NormalizedEvent, out: Float64Array, slot: number): void {
     if (out.length < FEATURE_COUNT) {
       throw new FalconerError('USAGE', 'feature buffer is shorter than the feature schema', {
         length: out.length,
         expected: FEATURE_COUNT,
       });
     }
-    const sketch = this.sketch;
+    if (!(slot >= 0 && slot <= PLAN_SLOTS)) {
+      throw new FalconerError('USAGE', 'plan slot out of range', { slot, slots: PLAN_SLOTS });
+    }
     const fields = ev.fields;
-    const clock = sketch.clockMs;
-    const timeMs = Number.isFinite(ev.timeMs) ? ev.timeMs : Number.isFinite(clock) ? clock : 0;
-    const weight = sketch.advance(timeMs);
-    const pendingTotals = this.pendingTotals;
-    let nTotals = 0;
+    this.planTime[slot] = ev.timeMs;
+    this.planBase = slot * MAX_KEYS;
+    this.nPlanned = 0;
 
     // An API request's actor is its user (a service account is a workload's identity); a syscall's is its workload.
     const auditUser = ev.source === 'k8s_audit' ? usable(fields['ka.user.name']) : undefined;
@@ -424,14 +468,12 @@ export class Featurizer {
       owner = workloadHashes.owner;
     }
     const ownerTotalKey = hashInt(owner, S_OWNER_TOTAL);
-    this.nPending = 0;
     // Read first: the denominator of every owner novelty.
     this.want(ownerTotalKey, -1, -1);
 
     // Rule: globally and for this owner.
     const ruleKey = hashString(ev.rule, S_RULE);
     this.want(ruleKey, F_RULE_RARITY, T_RULE);
-    pendingTotals[nTotals++] = T_RULE;
     const ownerRuleKey = hashInt(owner, hashInt(ruleKey, S_OWNER_RULE));
     this.want(ownerRuleKey, F_OWNER_RULE_NOVELTY, OWNER_TOTAL);
 
@@ -461,10 +503,8 @@ export class Featurizer {
     if (processHash >= 0) {
       const processKey = hashInt(processHash, S_PROCESS);
       this.want(processKey, F_PROCESS_RARITY, T_PROCESS);
-      pendingTotals[nTotals++] = T_PROCESS;
       const lineageKey = hashInt(processHash, hashInt(ARROW, hashInt(parentHash, S_LINEAGE)));
       this.want(lineageKey, F_LINEAGE_RARITY, T_LINEAGE);
-      pendingTotals[nTotals++] = T_LINEAGE;
       const ownerProcessKey = hashInt(owner, hashInt(processKey, S_OWNER_PROCESS));
       this.want(ownerProcessKey, F_OWNER_PROCESS_NOVELTY, OWNER_TOTAL);
       const ownerLineageKey = hashInt(owner, hashInt(lineageKey, S_OWNER_LINEAGE));
@@ -473,7 +513,6 @@ export class Featurizer {
       if (imageBase >= 0) {
         const imageProcessKey = hashInt(processHash, imageBase);
         this.want(imageProcessKey, F_IMAGE_PROCESS_RARITY, T_IMAGE_PROCESS);
-        pendingTotals[nTotals++] = T_IMAGE_PROCESS;
       } else {
         out[F_IMAGE_PROCESS_RARITY] = 0;
       }
@@ -496,8 +535,6 @@ export class Featurizer {
       this.want(classKey, F_DEST_CLASS_RARITY, T_CLASS);
       const ownerDestKey = hashInt(owner, hashInt(peer.port, hashInt(cls, S_OWNER_DEST)));
       this.want(ownerDestKey, F_OWNER_DEST_NOVELTY, OWNER_TOTAL);
-      pendingTotals[nTotals++] = T_PORT;
-      pendingTotals[nTotals++] = T_CLASS;
     } else {
       out[F_DEST_PORT_RARITY] = 0;
       out[F_DEST_CLASS_RARITY] = 0;
@@ -505,13 +542,10 @@ export class Featurizer {
     }
 
     // Short-term repetition: the same owner doing the same thing (rule, program, parent) again within minutes.
-    const recentKey = hashInt(
+    this.planRecentKey[slot] = hashInt(
       owner,
       hashInt(ruleKey, hashInt(processHash, hashInt(parentHash, S_OWNER_RECENT))),
     );
-    const recentWeight = this.recentSketch.advance(timeMs);
-    const recentScaled = this.recentSketch.scaledCount(recentKey);
-    out[F_OWNER_RECENT_REPEAT] = Math.log2(1 + recentScaled * this.recentSketch.scale);
 
     // File-path prefix.
     let path = usable(fields['fd.name']);
@@ -519,7 +553,6 @@ export class Featurizer {
     if (path !== undefined && path.charCodeAt(0) === 47) {
       const pathKey = hashPathPrefix(path, S_PATH);
       this.want(pathKey, F_PATH_PREFIX_RARITY, T_PATH);
-      pendingTotals[nTotals++] = T_PATH;
     } else {
       out[F_PATH_PREFIX_RARITY] = 0;
     }
@@ -529,7 +562,6 @@ export class Featurizer {
     if (user !== undefined) {
       const userKey = hashString(user, S_USER);
       this.want(userKey, F_USER_RARITY, T_USER);
-      pendingTotals[nTotals++] = T_USER;
     } else {
       out[F_USER_RARITY] = 0;
     }
@@ -537,9 +569,6 @@ export class Featurizer {
     // Falco's own judgement, most severe highest.
     const level = ev.priorityLevel;
     out[F_PRIORITY_SEVERITY] = Number.isInteger(level) && level >= 0 && level <= 7 ? 7 - level : 0;
-
-    // Outside office hours (piecewise constant on purpose: see docs/features.md).
-    out[F_OFF_HOURS] = this.isOffHours(timeMs) ? 1 : 0;
 
     // Command line: payloads (base64, one-liners) are long and dense.
     const cmdline = usable(fields['proc.cmdline']);
@@ -549,7 +578,6 @@ export class Featurizer {
       out[F_CMDLINE_ENTROPY] = stats.entropy;
       const commandKey = stats.shapeKey;
       this.want(commandKey, F_COMMAND_RARITY, T_COMMAND);
-      pendingTotals[nTotals++] = T_COMMAND;
       const ownerCommandKey = hashInt(owner, hashInt(commandKey, S_OWNER_COMMAND));
       this.want(ownerCommandKey, F_OWNER_COMMAND_NOVELTY, OWNER_TOTAL);
     } else {
@@ -558,8 +586,47 @@ export class Featurizer {
       out[F_COMMAND_RARITY] = 0;
       out[F_OWNER_COMMAND_NOVELTY] = 0;
     }
+    this.planKeys[slot] = this.nPlanned;
+  }
 
-    this.resolveReads(out);
+  /**
+   * Second half of featurize() for the event planned in `slot` into `out`: moves the clocks, reads
+   * the planned keys (the counts), writes the count features and the aggregates, and with `learn`
+   * counts the event. Events must be completed in stream order, each exactly once after its plan.
+   */
+  complete(slot: number, out: Float64Array, learn = true): Float64Array {
+    const sketch = this.sketch;
+    const recentSketch = this.recentSketch;
+    const clock = sketch.clockMs;
+    const evTime = this.planTime[slot]!;
+    const timeMs = Number.isFinite(evTime) ? evTime : Number.isFinite(clock) ? clock : 0;
+    const weight = sketch.advance(timeMs);
+
+    const recentKey = this.planRecentKey[slot]!;
+    const recentWeight = recentSketch.advance(timeMs);
+    const recentScaled = recentSketch.scaledCount(recentKey);
+    out[F_OWNER_RECENT_REPEAT] = Math.log2(1 + recentScaled * recentSketch.scale);
+
+    // Outside office hours (piecewise constant on purpose: see docs/features.md).
+    out[F_OFF_HOURS] = this.isOffHours(timeMs) ? 1 : 0;
+
+    // Every planned key read in one tight loop, so that the cache misses of the (megabytes-large)
+    // sketch overlap instead of queueing behind each feature's arithmetic.
+    const base = slot * MAX_KEYS;
+    const n = this.planKeys[slot]!;
+    const mixed = this.planMixed;
+    const scaled = this.scaledReads;
+    for (let i = 0; i < n; i++) scaled[i] = sketch.scaledCountMixed(mixed[base + i]!);
+    const scale = sketch.scale;
+    const ownerTotal = scaled[0]! * scale;
+    const features = this.planFeature;
+    const totals = this.planTotal;
+    for (let i = 1; i < n; i++) {
+      const t = totals[base + i]!;
+      // Rarity of a value whose decayed count is c among `total` events: −ln of its smoothed frequency.
+      const total = t === OWNER_TOTAL ? ownerTotal : sketch.total(t);
+      out[features[base + i]!] = Math.log((total + 1) / (scaled[i]! * scale + 1));
+    }
 
     // Aggregates: one dimension in which anything strongly rare (or new for its owner) is extreme,
     // so a random split has more than one chance to isolate it (see docs/features.md).
@@ -583,11 +650,13 @@ export class Featurizer {
     );
 
     if (learn) {
-      const mixed = this.pendingMixed;
-      const scaled = this.pendingScaled;
-      for (let i = 0; i < this.nPending; i++) sketch.addMixed(mixed[i]!, weight, scaled[i]!);
-      for (let i = 0; i < nTotals; i++) sketch.addTotal(pendingTotals[i]!, weight);
-      this.recentSketch.add(recentKey, recentWeight, recentScaled);
+      for (let i = 0; i < n; i++) sketch.addMixed(mixed[base + i]!, weight, scaled[i]!);
+      // Each count feature has its exact total (the owner total is a sketch key like the others).
+      for (let i = 1; i < n; i++) {
+        const t = totals[base + i]!;
+        if (t !== OWNER_TOTAL) sketch.addTotal(t, weight);
+      }
+      recentSketch.add(recentKey, recentWeight, recentScaled);
       this.learned++;
     }
     return out;
@@ -604,37 +673,28 @@ export class Featurizer {
   }
 
   /**
-   * Queues a sketch read whose rarity goes to feature `feature` (-1: none)
-   * against total `totalIndex` (OWNER_TOTAL: the owner's count, the first
-   * read). The key is also learnt after featurizing.
+   * Starts fetching the sketch cells of the event planned in `slot` (a read whose value is only
+   * accumulated, so the memory loads overlap with the work on the event before it). Changes nothing.
    */
-  private want(key: number, feature: number, totalIndex: number): void {
-    const i = this.nPending++;
-    this.pendingMixed[i] = mix32(key);
-    this.pendingFeature[i] = feature;
-    this.pendingTotal[i] = totalIndex;
+  prefetch(slot: number): void {
+    const base = slot * MAX_KEYS;
+    const n = this.planKeys[slot]!;
+    const mixed = this.planMixed;
+    const sketch = this.sketch;
+    let sink = this.recentSketch.peekMixed(mix32(this.planRecentKey[slot]!));
+    for (let i = 0; i < n; i++) sink += sketch.peekMixed(mixed[base + i]!);
+    this.prefetchSink = sink;
   }
 
   /**
-   * Reads every queued key in one tight loop, so that the cache misses of the
-   * (megabytes-large) sketch overlap instead of queueing behind each feature's
-   * arithmetic, then writes the rarities. The state does not change between
-   * queueing and reading, so the values are those of reading in place.
+   * Plans a sketch read whose rarity goes to feature `feature` (-1: none) against total
+   * `totalIndex` (OWNER_TOTAL: the owner's count, the first read). The key is also learnt.
    */
-  private resolveReads(out: Float64Array): void {
-    const sketch = this.sketch;
-    const mixed = this.pendingMixed;
-    const scaled = this.pendingScaled;
-    const n = this.nPending;
-    for (let i = 0; i < n; i++) scaled[i] = sketch.scaledCountMixed(mixed[i]!);
-    const scale = sketch.scale;
-    const ownerTotal = scaled[0]! * scale;
-    const features = this.pendingFeature;
-    const totals = this.pendingTotal;
-    for (let i = 1; i < n; i++) {
-      const t = totals[i]!;
-      out[features[i]!] = rarity(t === OWNER_TOTAL ? ownerTotal : sketch.total(t), scaled[i]! * scale);
-    }
+  private want(key: number, feature: number, totalIndex: number): void {
+    const i = this.planBase + this.nPlanned++;
+    this.planMixed[i] = mix32(key);
+    this.planFeature[i] = feature;
+    this.planTotal[i] = totalIndex;
   }
 
   /**
@@ -643,19 +703,29 @@ export class Featurizer {
    * daemons) and one Map lookup is cheaper than two character scans.
    */
   private commandStats(cmdline: string): CommandStats {
-    const cached = this.commands.get(cmdline);
-    if (cached !== undefined) return cached;
+    // A two-way set-associative table whose set comes from a cheap sample of the text, rather than
+    // a Map: a Map hashes every character of each event's fresh string before it can compare.
+    const commands = this.commands;
+    const way0 = commandSet(cmdline) << 1;
+    const first = commands[way0];
+    if (first !== undefined && first.text === cmdline) return first;
+    const second = commands[way0 + 1];
+    if (second !== undefined && second.text === cmdline) return second;
     const stats: CommandStats = {
+      text: cmdline,
       lengthBits: Math.log2(1 + cmdline.length),
       entropy: shannonEntropy(cmdline),
       shapeKey: hashCommandShape(cmdline, S_COMMAND),
     };
     if (cmdline.length <= MAX_CACHED_COMMAND_LENGTH) {
-      if (this.commands.size >= COMMAND_CACHE_SIZE) {
-        this.commands.clear();
-        this.commandChars = 0;
+      // The newest line takes way 0, the previous one moves to way 1, the older one is dropped.
+      if (second !== undefined) {
+        this.commandEntries--;
+        this.commandChars -= second.text.length;
       }
-      this.commands.set(cmdline, stats);
+      commands[way0 + 1] = first;
+      commands[way0] = stats;
+      this.commandEntries++;
       this.commandChars += cmdline.length;
     }
     return stats;
@@ -667,7 +737,8 @@ export class Featurizer {
     this.recentSketch.clear();
     this.owners.clear();
     this.ownerKeyChars = 0;
-    this.commands.clear();
+    this.commands.fill(undefined);
+    this.commandEntries = 0;
     this.commandChars = 0;
     this.learned = 0;
   }

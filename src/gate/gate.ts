@@ -20,7 +20,13 @@
 import { FalconerError, describeError } from '../errors.ts';
 import type { NormalizedEvent } from '../events/types.ts';
 import { ForwardedMemory, TrainingFeedback, type Verdict } from './feedback.ts';
-import { FEATURE_COUNT, FEATURE_SCHEMA, Featurizer, type FeaturizerOptions } from './featurizer.ts';
+import {
+  FEATURE_COUNT,
+  FEATURE_SCHEMA,
+  Featurizer,
+  PLAN_SLOTS,
+  type FeaturizerOptions,
+} from './featurizer.ts';
 import { DEFAULT_PARAMS, IsolationForest } from './iforest.ts';
 import type { ForwardReason, GateMetrics } from './metrics.ts';
 import { loadModel, saveModel, type GateModel } from './model-file.ts';
@@ -208,6 +214,8 @@ const MIN_CALIBRATION_ROWS = 1000;
 const MAX_FALSE_POSITIVE_SHARE = 0.25;
 /** processBatch scores at most this many events per kernel call (the embedded bus delivers up to 512). */
 const CHUNK_ROWS = 512;
+/** Events processBatch plans ahead of featurizing them (at most PLAN_SLOTS; a chunk cut short wastes the rest). */
+const PLAN_AHEAD = Math.min(16, PLAN_SLOTS);
 
 interface Serving {
   readonly model: GateModel;
@@ -480,12 +488,24 @@ export class Gate {
     let retrainDue = false;
     let recalibrationDue = false;
     let end = start;
+    const featurizer = this.featurizer;
+    // Events [planFrom, planEnd) are planned (featurizer slots 0, 1, …): planned a few ahead so
+    // that the sketch reads of the next event can be started while this one completes.
+    let planFrom = start;
+    let planEnd = start;
     // 1. Featurize in order (each against the state before it) and record everything process()
     //    records before scoring; stop after an event that makes a retrain or recalibration due.
     while (end < limit) {
       const ev = events[end]!;
       const i = end - start;
-      const x = this.featurizer.featurize(ev, this.chunkViews[i]!);
+      if (end === planEnd) {
+        planFrom = end;
+        planEnd = Math.min(limit, end + PLAN_AHEAD);
+        for (let k = planFrom; k < planEnd; k++)
+          featurizer.plan(events[k]!, this.chunkViews[k - start]!, k - planFrom);
+      }
+      if (end + 1 < planEnd) featurizer.prefetch(end + 1 - planFrom);
+      const x = featurizer.complete(end - planFrom, this.chunkViews[i]!);
       this.seen++;
       const t = Number.isFinite(ev.timeMs) ? ev.timeMs : Number.isFinite(this.clockMs) ? this.clockMs : 0;
       if (!(t <= this.clockMs)) this.clockMs = t;

@@ -161,6 +161,11 @@ export class DecayedCountMinSketch {
     return min;
   }
 
+  /** The first cell of a mixed key's block: a cheap read that brings the key's cache line in. */
+  peekMixed(h: number): number {
+    return this.cells[(h & this.blockMask) << 3]!;
+  }
+
   /** add() of a key given as `mix32(key)`, with its scaledCountMixed() since the last advance(). */
   addMixed(h: number, weight: number, scaled: number): void {
     const target = scaled + weight;
