@@ -6,11 +6,13 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
+import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { startFakeKubeWatch, type FakeKubeWatch } from '../../test/support/fake-kube-watch.ts';
 import { isFalconerError } from '../errors.ts';
-import type { ClusterCondition } from './cluster-source.ts';
+import { ClusterPromptSource, type ClusterCondition } from './cluster-source.ts';
 import { openPromptSource, type OpenedPromptSource } from './open.ts';
+import { PromptRegistry } from './registry.ts';
 import { eventually, shippedObject, type PromptObject } from './testing/fixtures.ts';
 
 const NS = 'falconer';
@@ -237,4 +239,36 @@ test('an API server that cannot be reached or refuses the list is a clear error 
     openPromptSource({ config: { kubernetes: { namespace: NS } }, kubeConfig: kc }),
     (err: unknown) => isFalconerError(err, 'PROMPT_SOURCE_UNAVAILABLE') && /ECONNREFUSED/.test(err.message),
   );
+});
+
+test('a failing watch is retried with backoff while the loaded prompts stay; missing RBAC on status does not stop loading', async (t) => {
+  const api = await fake(t);
+  api.create(NS, analysis);
+  api.forbidStatus(true);
+  const warnings: string[] = [];
+  const logger = pino(
+    { level: 'warn' },
+    { write: (line: string) => warnings.push(String(JSON.parse(line).msg)) },
+  );
+  const registry = new PromptRegistry();
+  const source = await ClusterPromptSource.open({
+    kubeConfig: api.kubeConfig,
+    namespace: NS,
+    registry,
+    logger,
+    restartBackoffMs: { base: 20, max: 100 },
+  });
+  t.after(() => source.close());
+  assert.ok(source.get('analyse', 'incident-analysis'), 'loaded although its status cannot be written');
+  await source.settled();
+  assert.deepEqual(warnings, ['cannot write AgentPrompt status: grant patch on agentprompts/status']);
+  assert.equal(statusOf(api, 'analyse-incident-analysis'), undefined);
+
+  await eventually('watching', () => api.watchers() === 1);
+  api.failWatches(3, 503);
+  api.dropWatches();
+  api.create(NS, notify);
+  await eventually('back after three failed watches', () => source.get('notify', 'incident-summary'));
+  assert.equal(warnings.filter((w) => w.startsWith('AgentPrompt watch failed')).length, 3);
+  assert.ok(source.get('analyse', 'incident-analysis'), 'kept through the outage');
 });

@@ -55,6 +55,10 @@ export interface FakeKubeWatch {
   dropWatches(): void;
   /** Forgets the event history, so a re-watch from an old resourceVersion gets 410 Gone and relists. */
   compact(): void;
+  /** The next `count` watch requests get this HTTP error (an API server restarting, say). */
+  failWatches(count: number, code: number): void;
+  /** Status patches get 403 Forbidden (an agent without RBAC on <plural>/status). */
+  forbidStatus(forbidden: boolean): void;
   close(): Promise<void>;
 }
 
@@ -110,6 +114,8 @@ export async function startFakeKubeWatch(def: CustomResourceDef): Promise<FakeKu
   const patches: { name: string; body: unknown }[] = [];
   let rv = 100;
   let uid = 0;
+  let failingWatches = { count: 0, code: 500 };
+  let statusForbidden = false;
 
   const copy = (o: Obj): Obj => structuredClone(o);
   const line = (type: string, object: unknown) => `${JSON.stringify({ type, object })}\n`;
@@ -156,8 +162,13 @@ export async function startFakeKubeWatch(def: CustomResourceDef): Promise<FakeKu
           items,
         });
       }
+      if (failingWatches.count > 0) {
+        failingWatches.count--;
+        return status(res, failingWatches.code, 'InternalError', 'the fake fails this watch on purpose');
+      }
       const from = Number(query.resourceVersion ?? '0');
       res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+      res.flushHeaders(); // as the API server does: the client sees the watch open before any event
       if (query.resourceVersion === undefined || query.resourceVersion === '' || from === 0) {
         // No resourceVersion: the current state as ADDED events, then live ones.
         for (const o of items) res.write(line('ADDED', o));
@@ -189,6 +200,14 @@ export async function startFakeKubeWatch(def: CustomResourceDef): Promise<FakeKu
       return status(res, 404, 'NotFound', `${def.plural}.${def.group} "${name}" not found`);
     if (req.method === 'GET' && sub === undefined) return json(res, 200, current);
     if (req.method === 'PATCH' && sub === 'status') {
+      if (statusForbidden) {
+        return status(
+          res,
+          403,
+          'Forbidden',
+          `cannot patch resource "${def.plural}/status" in API group "${def.group}"`,
+        );
+      }
       if (!String(contentType).startsWith('application/merge-patch+json')) {
         return status(
           res,
@@ -291,6 +310,12 @@ export async function startFakeKubeWatch(def: CustomResourceDef): Promise<FakeKu
     compact() {
       compactedRv = rv;
       history.length = 0;
+    },
+    failWatches(count, code) {
+      failingWatches = { count, code };
+    },
+    forbidStatus(forbidden) {
+      statusForbidden = forbidden;
     },
     close() {
       for (const w of open) w.res.end();
