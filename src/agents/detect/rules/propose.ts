@@ -74,6 +74,8 @@ function answer(
 
 export interface ProposeOptions {
   maxBaselineRate?: number;
+  /** The most recent stored events the rule is backtested against (default 100,000): bounds the work. */
+  maxBaselineEvents?: number;
 }
 
 export function proposeRule(
@@ -92,7 +94,11 @@ export function proposeRule(
   if (incident.length === 0)
     return { status: 'none', reason: "none of the incident's events is in the event store any more" };
   const incidentEvents = asEvents(incident);
-  const baseline = materializeBaseline(() => asEvents([...store.iterate()]), incidentEvents);
+  const maxBaseline = opts.maxBaselineEvents ?? 100_000;
+  const baseline = materializeBaseline(
+    () => asEvents([...store.iterate()].slice(-maxBaseline)),
+    incidentEvents,
+  );
 
   let candidateProblems: string[] = [];
   if (input.candidate !== undefined && input.candidate.trim() !== '') {

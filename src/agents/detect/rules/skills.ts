@@ -6,6 +6,14 @@ import type { ApprovedRules } from './approved.ts';
 import { proposeRule } from './propose.ts';
 
 export function ruleSkills(deps: { store: EventStore; rules: ApprovedRules }) {
+  // Synthesis is synchronous CPU work on detect's event loop (about 0.4–1.5 s on a 100k-event store):
+  // one at a time, so that several true positives at once never stall ingest for their sum.
+  let queue: Promise<unknown> = Promise.resolve();
+  const oneAtATime = <T>(fn: () => T): Promise<T> => {
+    const run = queue.then(fn, fn);
+    queue = run.catch(() => undefined);
+    return run;
+  };
   const propose = defineSkill({
     id: 'rules.propose',
     name: 'Rule proposal',
@@ -14,7 +22,7 @@ export function ruleSkills(deps: { store: EventStore; rules: ApprovedRules }) {
     input: RulesProposeInput,
     output: RulesProposeOutput,
     handle: async (input, ctx) => {
-      const out = proposeRule(deps.store, input);
+      const out = await oneAtATime(() => proposeRule(deps.store, input));
       ctx.logger.info(
         {
           incidentId: input.incidentId,
