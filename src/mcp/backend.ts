@@ -5,7 +5,7 @@
  * coordinator's database (tests, and `falconer mcp --stdio --events …`).
  */
 import type { Registry } from 'prom-client';
-import { createA2aClient, type A2aClient } from '../a2a/client.ts';
+import type { A2aClient } from '../a2a/client.ts';
 import type { TlsFiles } from '../a2a/tls-files.ts';
 import {
   EventsBaselineOutput,
@@ -80,6 +80,8 @@ export interface A2aBackendOptions {
 
 /** Over A2A mTLS as identity `mcp`: detect's events.* and rules.backtest, the coordinator's incident.get. */
 export async function createA2aBackend(opts: A2aBackendOptions): Promise<McpBackend> {
+  // Loaded here: the in-process (stdio) mode never pays for the A2A stack.
+  const { createA2aClient } = await import('../a2a/client.ts');
   const client: A2aClient = await createA2aClient({
     tls: opts.tls,
     self: 'mcp',

@@ -6,7 +6,6 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ensureDevPki } from '../a2a/pki.ts';
 import { startOpsServer, type OpsServer } from '../a2a/ops-server.ts';
 import type { FalconerConfig } from '../config/schema.ts';
 import { FalconerError } from '../errors.ts';
@@ -51,6 +50,7 @@ export async function createBackendFromConfig(opts: McpRunOptions): Promise<McpB
   const pkiDir = join(resolve(opts.config.dataDir), 'pki');
   // The dev PKI of `falconer up`: issue mcp's certificate next to the agents' (never a new CA under running agents).
   if (usesDevPki && existsSync(join(pkiDir, 'ca.key'))) {
+    const { ensureDevPki } = await import('../a2a/pki.ts');
     await ensureDevPki({
       dir: pkiDir,
       trustDomain: resolved.trustDomain,
@@ -90,7 +90,7 @@ export async function startMcpHttp(
     timeoutMs: opts.mcp.requestTimeoutMs,
     maxRangeMs: opts.mcp.maxRangeMs,
     backend,
-    kube: kubeConfigFrom(opts.mcp.kubernetes),
+    kube: await kubeConfigFrom(opts.mcp.kubernetes),
     logger: opts.logger,
     metrics: createMcpMetrics(registry),
   });
@@ -118,7 +118,7 @@ export async function runMcpStdio(opts: McpRunOptions): Promise<void> {
   try {
     await serveMcpStdio(opts.mcp.stdioScope, {
       backend,
-      kube: kubeConfigFrom(opts.mcp.kubernetes),
+      kube: await kubeConfigFrom(opts.mcp.kubernetes),
       maxRangeMs: opts.mcp.maxRangeMs,
       timeoutMs: opts.mcp.requestTimeoutMs,
       logger: opts.logger,

@@ -6,9 +6,9 @@
  * the API was not used. Labels and annotations are bounded: they are written
  * by whoever created the pod and go into an LLM prompt.
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
-import { KubeObjects, type Plain } from '../actions/kube.ts';
+import type { Plain } from '../actions/kube.ts';
 import type { EventWire } from '../agents/contracts.ts';
 import { fieldText } from './queries/event-match.ts';
 import { clip } from './bound.ts';
@@ -37,12 +37,17 @@ const MAX_LABELS = 64;
 const MAX_ANNOTATIONS = 32;
 const KUBE_TIMEOUT_MS = 5_000;
 
-/** In-cluster, $KUBECONFIG, or the given file; undefined when none (or `false`). */
-export function kubeConfigFrom(
+/**
+ * In-cluster, $KUBECONFIG, or the given file; undefined when none (or `false`).
+ * The client library loads only then: it takes seconds to import, and stdio servers start often.
+ */
+export async function kubeConfigFrom(
   setting: boolean | { kubeconfig: string },
   env: NodeJS.ProcessEnv = process.env,
-): KubeConfig | undefined {
+): Promise<KubeConfig | undefined> {
   if (setting === false) return undefined;
+  if (typeof setting !== 'object' && !env.KUBERNETES_SERVICE_HOST && !env.KUBECONFIG) return undefined;
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   if (typeof setting === 'object') kc.loadFromFile(setting.kubeconfig);
   else if (env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
@@ -95,6 +100,7 @@ export async function contextFromKubernetes(
   namespace: string,
   pod: string,
 ): Promise<WorkloadContext | string> {
+  const { KubeObjects } = await import('../actions/kube.ts');
   const kube = new KubeObjects(kc, 'falconer-mcp');
   let p: Plain | null;
   try {

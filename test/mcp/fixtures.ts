@@ -78,7 +78,7 @@ export function sampleEvents(): EventWire[] {
       ),
     );
   out.push({
-    ...ev(++n, SHOP_WEB, { 'proc.name': 'sshd' }),
+    ...ev(n + 1, SHOP_WEB, { 'proc.name': 'sshd' }),
     workload: { key: 'host:worker-1', kind: 'host', host: 'worker-1' },
     fields: { 'proc.name': 'sshd' },
   });
@@ -97,13 +97,16 @@ export const CANDIDATE_RULE = `
   priority: WARNING
 `;
 
+// Tool results are JSON read field by field in the tests.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
+
 /** Parsed JSON of a tool result's text, and whether it was an error. */
-export function parseResult(r: unknown): { isError: boolean; json: Record<string, any> } {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
+export function parseResult(r: unknown): { isError: boolean; json: Json } {
   const res = r as CallToolResult;
   const first = res.content[0];
   assert.ok(first && first.type === 'text', 'a text content part');
-  return { isError: res.isError === true, json: JSON.parse(first.text) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  return { isError: res.isError === true, json: JSON.parse(first.text) as Json };
 }
 
 export async function callOk(client: Client, name: string, args: Record<string, unknown>) {
