@@ -1,34 +1,17 @@
 /**
  * The analyse agent's links to the AgentPrompt loader (src/prompts) and the
- * MCP client. ADAPTER POINT: `connectMcpGateway` (src/mcp/client.ts) is built
- * in parallel and looked up at run time, so this agent works before and after
- * it lands; once it is in, replace `lookup` by a static import.
+ * MCP client (src/mcp/client.ts), with the analyse config's options.
  */
 import { readFile } from 'node:fs/promises';
 import type { Registry } from 'prom-client';
 import { FalconerError } from '../../../errors.ts';
+import { connectMcpGateway } from '../../../mcp/client.ts';
 import type { ToolGateway } from '../../../mcp/gateway.ts';
 import { openPromptSource } from '../../../prompts/open.ts';
 import type { PromptsConfig } from '../../../prompts/config.ts';
 import type { PromptSource } from '../../../prompts/types.ts';
 import type { Logger } from '../../../telemetry/logger.ts';
 import type { AnalyseMcpConfig } from '../config.ts';
-
-type ConnectMcpGateway = (opts: { url: string; token: string }) => Promise<ToolGateway>;
-
-async function lookup<T>(specifiers: readonly string[], name: string): Promise<T | undefined> {
-  for (const spec of specifiers) {
-    let mod: Record<string, unknown>;
-    try {
-      mod = (await import(new URL(spec, import.meta.url).href)) as Record<string, unknown>;
-    } catch (err) {
-      if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') continue;
-      throw err;
-    }
-    if (typeof mod[name] === 'function') return mod[name] as T;
-  }
-  return undefined;
-}
 
 /**
  * The prompt source: `analyse.prompts.dir` when set, else the global `prompts` block
@@ -82,13 +65,11 @@ export async function connectAnalyseTools(
   env?: NodeJS.ProcessEnv,
 ): Promise<ToolGateway | undefined> {
   if (cfg === undefined) return undefined;
-  const connect = await lookup<ConnectMcpGateway>(
-    ['../../../mcp/client.ts', '../../../mcp/index.ts'],
-    'connectMcpGateway',
-  );
-  if (connect === undefined) {
-    logger?.warn({ url: cfg.url }, 'MCP client not available: the LLM analyst works without tools');
-    return undefined;
-  }
-  return connect({ url: cfg.url, token: await mcpToken(cfg, env) });
+  const gateway = await connectMcpGateway({
+    url: cfg.url,
+    token: await mcpToken(cfg, env),
+    clientName: 'falconer-analyse',
+  });
+  logger?.info({ url: cfg.url }, 'MCP tools connected');
+  return gateway;
 }
