@@ -13,10 +13,8 @@ import type { Logger } from '../telemetry/logger.ts';
 import { silentLogger } from '../telemetry/logger.ts';
 import './errors.ts';
 import type { PromptRegistry } from './registry.ts';
-import { PROMPT_LIMITS } from './schema.ts';
+import { fileKey, isPromptFileName, resourcesOfFile, tooLargeMessage } from './file-resources.ts';
 import type { LoadedPrompt, PromptSource } from './types.ts';
-import { formatProblems, validatePromptObject, type PromptValidation } from './validate.ts';
-import { parsePromptYaml } from './yaml-documents.ts';
 
 export interface FolderPromptSourceOptions {
   readonly dir: string;
@@ -29,8 +27,6 @@ export interface FolderPromptSourceOptions {
   /** Use fs.watch (default true); false: periodic rescans only (file systems that report no changes). */
   readonly watch?: boolean;
 }
-
-const isPromptFile = (name: string) => !name.startsWith('.') && /\.ya?ml$/.test(name);
 
 export class FolderPromptSource implements PromptSource {
   readonly registry: PromptRegistry;
@@ -92,7 +88,7 @@ export class FolderPromptSource implements PromptSource {
   private async listFiles(): Promise<string[]> {
     try {
       const names = await readdir(this.dir);
-      return names.filter(isPromptFile).sort();
+      return names.filter(isPromptFileName).sort();
     } catch (err) {
       throw new FalconerError(
         'PROMPT_SOURCE_UNAVAILABLE',
@@ -130,12 +126,8 @@ export class FolderPromptSource implements PromptSource {
     try {
       const info = await stat(path);
       if (!info.isFile()) return;
-      if (info.size > PROMPT_LIMITS.fileBytes) {
-        return this.unreadable(
-          path,
-          `${path}: ${info.size} bytes, more than the limit of ${PROMPT_LIMITS.fileBytes}`,
-        );
-      }
+      const tooLarge = tooLargeMessage(path, info.size);
+      if (tooLarge !== undefined) return this.unreadable(path, tooLarge);
       text = await readFile(path, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -143,23 +135,12 @@ export class FolderPromptSource implements PromptSource {
       return this.unreadable(path, `${path}: cannot read: ${code ?? String(err)}`);
     }
     if (known !== undefined && known.text === text) return;
-    const parsed = parsePromptYaml(text);
-    if (!parsed.ok) return this.unreadable(path, formatProblems(path, parsed.problems), text);
-    const keys = new Set<string>();
-    const results: [string, PromptValidation][] = [];
-    for (const doc of parsed.documents) {
-      const key = `${path}#${doc.name ?? `document-${doc.index + 1}`}`;
-      if (keys.has(key)) {
-        return this.unreadable(path, `${path}: two documents are named ${doc.name ?? '?'}`, text);
-      }
-      keys.add(key);
-      // Problems name the file and line; a loaded prompt of a multi-document file also names its document.
-      const origin = parsed.documents.length > 1 ? key : path;
-      results.push([key, validatePromptObject(doc.value, origin, doc.locate)]);
-    }
+    const file = resourcesOfFile(path, text);
+    if (!file.ok) return this.unreadable(path, file.message, text);
+    const keys = new Set(file.resources.map((r) => r.key));
     // Documents that left the file go first, so a prompt moved between documents is not a conflict.
     for (const key of known?.keys ?? []) if (!keys.has(key)) this.registry.remove(key);
-    for (const [key, validation] of results) {
+    for (const { key, validation } of file.resources) {
       const status = this.registry.apply(key, path, validation);
       if (!status.accepted) this.logger.warn({ file: path, reason: status.reason }, status.message);
     }
@@ -172,7 +153,7 @@ export class FolderPromptSource implements PromptSource {
    */
   private unreadable(path: string, message: string, text?: string): void {
     const known = this.files.get(path);
-    const keys = known !== undefined && known.keys.size > 0 ? known.keys : new Set([`${path}#file`]);
+    const keys = known !== undefined && known.keys.size > 0 ? known.keys : new Set([fileKey(path)]);
     for (const key of keys) this.registry.refuseUnreadable(key, path, message);
     this.logger.warn({ file: path }, message);
     // Remember the text so an unchanged broken file is not re-reported on every rescan.
