@@ -85,7 +85,7 @@ export async function runAgent(
   const logger = createLogger({ level: config.log.level, name: `falconer-${name}` }).child({ agent: name });
   const registry = createMetricsRegistry({ agent: name });
   // Spans go to OTLP only when OTEL_EXPORTER_OTLP_ENDPOINT is set; trace ids are in the logs either way.
-  const tracing = initTracing({ serviceName: `falconer-${name}` });
+  const tracing = await initTracing({ serviceName: `falconer-${name}` });
   const tls = tlsFilesFor(config, name);
   const store = await openDatabase(opts.databaseUrl ?? stateDatabaseUrl(config, name));
   const audit = new AuditLog(store);

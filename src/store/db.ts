@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { FalconerError } from '../errors.ts';
 import { migrationProvider } from './migrations.ts';
 import type { Database } from './schema.ts';
@@ -37,12 +37,14 @@ const PG_INT8_OID = 20;
 const PG_NUMERIC_OID = 1700;
 
 /** Epoch milliseconds and counts fit in a double: read BIGINT as a number, not a string. */
-const pgTypes = {
-  getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === PG_INT8_OID || oid === PG_NUMERIC_OID) return (value: string) => Number(value);
-    return pg.types.getTypeParser(oid, format);
-  },
-};
+function pgTypes(types: typeof pg.types) {
+  return {
+    getTypeParser(oid: number, format?: 'text' | 'binary') {
+      if (oid === PG_INT8_OID || oid === PG_NUMERIC_OID) return (value: string) => Number(value);
+      return types.getTypeParser(oid, format);
+    },
+  };
+}
 
 export function parseDatabaseUrl(url: string): { dialect: StoreDialect; target: string } {
   const trimmed = url.trim();
@@ -86,7 +88,13 @@ export async function openDatabase(url: string, opts: OpenDatabaseOptions = {}):
     sqlite.pragma('foreign_keys = ON');
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   } else {
-    const pool = new pg.Pool({ connectionString: target, max: opts.poolSize ?? 10, types: pgTypes });
+    // pg is loaded only for PostgreSQL: SQLite agents do not pay for it at start.
+    const { default: pgModule } = await import('pg');
+    const pool = new pgModule.Pool({
+      connectionString: target,
+      max: opts.poolSize ?? 10,
+      types: pgTypes(pgModule.types),
+    });
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   const store: Store = {

@@ -16,9 +16,7 @@ import {
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 
 export interface TraceContext {
   /** 32 lowercase hex digits, not all zero. */
@@ -89,12 +87,20 @@ export interface TracingHandle {
 /**
  * Installs the OTLP/HTTP exporter when an endpoint is configured (argument or
  * OTEL_EXPORTER_OTLP_ENDPOINT). The exporter itself reads the standard
- * OTEL_EXPORTER_OTLP_* variables (headers, timeout). Safe to call twice.
+ * OTEL_EXPORTER_OTLP_* variables (headers, timeout). Safe to call twice (a
+ * second call racing the first's imports may install its own provider; agents call it once).
  */
-export function initTracing(opts: { serviceName: string; endpoint?: string }): TracingHandle {
+export async function initTracing(opts: { serviceName: string; endpoint?: string }): Promise<TracingHandle> {
   const endpoint = opts.endpoint ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (!endpoint) return { enabled: false, shutdown: async () => {} };
   if (provider === undefined) {
+    // Loaded only when tracing is on: the SDK and exporter cost every agent start ~0.3 CPU-s otherwise.
+    const [{ OTLPTraceExporter }, { resourceFromAttributes }, { BatchSpanProcessor, NodeTracerProvider }] =
+      await Promise.all([
+        import('@opentelemetry/exporter-trace-otlp-http'),
+        import('@opentelemetry/resources'),
+        import('@opentelemetry/sdk-trace-node'),
+      ]);
     const base = endpoint.replace(/\/+$/, '');
     const url =
       opts.endpoint !== undefined || !process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT

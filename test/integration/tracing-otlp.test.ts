@@ -16,7 +16,7 @@ test('spans go to the OTLP/HTTP endpoint when one is set, under the incoming tra
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const handle = initTracing({ serviceName: 'falconer-test', endpoint });
+  const handle = await initTracing({ serviceName: 'falconer-test', endpoint });
   try {
     assert.equal(handle.enabled, true);
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -35,5 +35,5 @@ test('spans go to the OTLP/HTTP endpoint when one is set, under the incoming tra
   assert.match(bodies[0]!.body, /a2a\.server events\.query/);
   assert.match(bodies[0]!.body, /falconer-test/);
   // Without an endpoint nothing is installed.
-  assert.equal(initTracing({ serviceName: 'x', endpoint: '' }).enabled, false);
+  assert.equal((await initTracing({ serviceName: 'x', endpoint: '' })).enabled, false);
 });

@@ -15,7 +15,6 @@ import {
 } from '../../policy/bundle.ts';
 import { PolicyConfig } from '../../policy/config.ts';
 import { checkedInput } from '../../policy/evaluator.ts';
-import { createPolicyEvaluator } from '../../policy/registry.ts';
 
 interface EvalOptions {
   evaluator: string;
@@ -60,6 +59,8 @@ export function registerPolicyCommands(
           'USAGE',
           `invalid options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
         );
+      // Loaded here, not at the top: every `falconer` start (each agent) registers these commands.
+      const { createPolicyEvaluator } = await import('../../policy/registry.ts');
       const evaluator = await createPolicyEvaluator(parsed.data);
       try {
         const decision = await evaluator.evaluate(checkedInput(raw));
