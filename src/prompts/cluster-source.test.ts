@@ -13,6 +13,7 @@ import { isFalconerError } from '../errors.ts';
 import { ClusterPromptSource, type ClusterCondition } from './cluster-source.ts';
 import { openPromptSource, type OpenedPromptSource } from './open.ts';
 import { PromptRegistry } from './registry.ts';
+import { validatePromptObject } from './validate.ts';
 import { eventually, shippedObject, type PromptObject } from './testing/fixtures.ts';
 
 const NS = 'falconer';
@@ -73,6 +74,9 @@ test('initial list: valid prompts are served, an invalid one is refused, and eac
   await source.refresh();
   const ok = statusOf(api, 'analyse-incident-analysis')!;
   assert.equal(ok.hash, source.get('analyse', 'incident-analysis')!.hash);
+  // The same YAML has the same hash in the cluster as in a folder: LLM call records compare across both.
+  const fromFolder = validatePromptObject(analysis, 'file');
+  assert.equal(ok.hash, fromFolder.ok ? fromFolder.prompt.hash : 'invalid');
   assert.equal(ok.observedGeneration, 1);
   assert.deepEqual(
     { ...accepted(ok), lastTransitionTime: 'x' },
