@@ -48,6 +48,8 @@ const forwardRate = numberFlag('--forward-rate', 0.005);
 const windowMs = numberFlag('--window-ms', 15 * 60_000);
 const reanalysisMs = numberFlag('--reanalysis-ms', 30_000);
 const MAX_EVENTS_PER_ANALYSIS = 50;
+/** Why analyses fell back to the offline analyst (should stay empty: the scripted model always answers well). */
+const degradedCodes: Record<string, number> = {};
 
 // --- the fake model: one tool round, then an answer; usage from the prompt size ---
 
@@ -236,7 +238,12 @@ class Mode {
     this.gateway.events = inc.events;
     const out = await this.analyst.analyse(input);
     this.c.analyses++;
-    if (out.result.analyst !== 'llm') this.c.degraded++;
+    if (out.result.analyst !== 'llm') {
+      this.c.degraded++;
+      const code = out.degradedCode ?? 'unknown';
+      degradedCodes[code] = (degradedCodes[code] ?? 0) + 1;
+      if (process.env.LLM_COST_DEBUG) process.stderr.write(`degraded: ${out.result.degradedReason}\n`);
+    }
     for (const call of out.calls) {
       this.c.llmCalls++;
       this.c.inputTokens += call.inputTokens;
@@ -378,6 +385,7 @@ const result = {
   model:
     'fake LLM server (OpenAI wire): one events.search round then an answer; usage = request/answer chars / 4',
   fakeServerRequests: server.stats.requests,
+  degradedCodes,
   gated: g,
   ungated: u,
   /** How many times more the analysis costs without the gate (per million events). */
