@@ -59,7 +59,7 @@ test('the analysis prompt asks for the LLM analyst schema and says data is fence
     'recommendedActions',
     'proposedRule',
     'techniques',
-    '<untrusted-data id="...">',
+    '<untrusted-data id="..." nonce="...">',
     '</untrusted-data>',
     'T1059.004',
   ]) {

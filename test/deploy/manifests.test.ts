@@ -71,7 +71,7 @@ test('every default prompt in deploy/prompts is an AgentPrompt that passes the C
     const used = new Set(texts.flatMap((t) => [...t.matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1])));
     assert.deepEqual([...used].sort(), [...(prompt.spec.variables ?? [])].sort(), `${file} variables`);
     // Every prompt that takes data tells the model that fenced data is untrusted.
-    if (used.size > 0) assert.match(prompt.spec.system, /<untrusted-data id="[^"]*">/, file);
+    if (used.size > 0) assert.match(prompt.spec.system, /<untrusted-data id="[^"]*" nonce="[^"]*">/, file);
   }
   const bad = validateObject({
     apiVersion: 'falconer.dev/v1alpha1',
