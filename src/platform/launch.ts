@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDevPki } from '../a2a/pki.ts';
+import { detectHeapCapMiB } from '../store/event-store-config.ts';
 import { AGENT_NAMES, type AgentName } from '../agents/contracts.ts';
 import type { FalconerConfig } from '../config/schema.ts';
 import { FalconerError } from '../errors.ts';
@@ -90,6 +91,7 @@ export async function launchPlatform(opts: LaunchOptions): Promise<Platform> {
     },
   });
   const args = (name: AgentName) => [
+    ...(name === 'detect' ? [`--max-old-space-size=${detectHeapCapMiB(config.eventStore)}`] : []),
     BIN,
     'agent',
     name,

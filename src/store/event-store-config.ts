@@ -45,3 +45,13 @@ export function eventStoreOptions(
     ...(config.snapshot.enabled && { snapshotPath: resolvePath(config.snapshot.file) }),
   };
 }
+
+/**
+ * The V8 old-space cap (MiB) for the process that holds the store. Without one,
+ * V8 lets collectable garbage grow under load (detect peaked at ~800 MB RSS with
+ * ~110 MB live). The store's byte estimate is about 3× what it really uses, so
+ * half of `maxBytes` plus 256 MiB for the gate and buffers leaves ample room.
+ */
+export function detectHeapCapMiB(config: Pick<EventStoreConfig, 'maxBytes'>): number {
+  return 256 + Math.ceil(config.maxBytes / 2 / (1024 * 1024));
+}
