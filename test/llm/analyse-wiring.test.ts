@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AnalyseConfigSchema } from '../../src/agents/analyse/config.ts';
 import { handleAnalyseWith } from '../../src/agents/analyse/handler.ts';
-import { mcpToken } from '../../src/agents/analyse/llm/adapters.ts';
+import { mcpToken, ReconnectingGateway } from '../../src/agents/analyse/llm/adapters.ts';
 import { LlmAnalyst } from '../../src/agents/analyse/llm/analyst.ts';
 import { staticPromptSource } from '../../src/agents/analyse/llm/builtin-prompt.ts';
 import { isFalconerError } from '../../src/errors.ts';
 import { startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server.ts';
-import { answer, answerReply, clientFor, incident } from './analyst-support.ts';
+import { answer, answerReply, clientFor, incident, RecordingGateway } from './analyst-support.ts';
 
 let server: FakeLlmServer;
 before(async () => {
@@ -102,5 +102,31 @@ describe('MCP token', () => {
     await assert.rejects(mcpToken({ url: 'http://x/mcp', tokenFile: join(dir, 'nope') }), (e) =>
       isFalconerError(e, 'CONFIG_INVALID'),
     );
+  });
+});
+
+describe('ReconnectingGateway', () => {
+  it('retries the connection after a failure and replaces a connection whose call threw', async () => {
+    let attempts = 0;
+    const made: RecordingGateway[] = [];
+    const g = new ReconnectingGateway(async () => {
+      attempts++;
+      if (attempts === 1) throw new Error('ECONNREFUSED');
+      const r = new RecordingGateway();
+      made.push(r);
+      return r;
+    });
+    await assert.rejects(g.list(), /ECONNREFUSED/);
+    assert.equal((await g.list()).length, 2);
+    assert.equal(attempts, 2);
+    made[0]!.call = async () => {
+      throw new Error('socket hang up');
+    };
+    await assert.rejects(g.call('events.search', {}), /socket hang up/);
+    assert.equal(made[0]!.closed, true);
+    assert.equal((await g.call('events.search', {})).isError, false);
+    assert.equal(attempts, 3);
+    await g.close();
+    assert.equal(made[1]!.closed, true);
   });
 });

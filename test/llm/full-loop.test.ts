@@ -93,6 +93,15 @@ after(async () => {
 });
 
 describe('analyse ⇄ MCP ⇄ LLM', () => {
+  it('the gateway connects on first use: an MCP server not up yet is no start-up failure', async () => {
+    const early = await connectAnalyseTools({ url: 'http://127.0.0.1:9/mcp', tokenEnv: 'T' }, undefined, {
+      T: 'x',
+    });
+    assert.ok(early);
+    await assert.rejects(early.list());
+    await early.close();
+  });
+
   it('a wrong MCP token is refused by the server', async () => {
     await assert.rejects(async () => {
       const g = await connectAnalyseTools({ url: mcp.url, tokenEnv: 'MCP_TOKEN' }, undefined, {

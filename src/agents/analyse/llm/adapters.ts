@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import type { Registry } from 'prom-client';
 import { FalconerError } from '../../../errors.ts';
 import { connectMcpGateway } from '../../../mcp/client.ts';
-import type { ToolGateway } from '../../../mcp/gateway.ts';
+import type { ToolSpec } from '../../../llm/types.ts';
+import type { ToolCallResult, ToolGateway } from '../../../mcp/gateway.ts';
 import { openPromptSource } from '../../../prompts/open.ts';
 import type { PromptsConfig } from '../../../prompts/config.ts';
 import type { PromptSource } from '../../../prompts/types.ts';
@@ -58,18 +59,70 @@ export async function mcpToken(cfg: AnalyseMcpConfig, env: NodeJS.ProcessEnv = p
   return token;
 }
 
-/** The MCP tools, or undefined when no MCP server is configured. */
+/**
+ * A ToolGateway that connects on first use and reconnects after a transport failure,
+ * so the analyse agent starts (and keeps analysing, single-shot) while the MCP server
+ * is not up yet or restarts.
+ */
+export class ReconnectingGateway implements ToolGateway {
+  readonly #connect: () => Promise<ToolGateway>;
+  #current: Promise<ToolGateway> | undefined;
+
+  constructor(connect: () => Promise<ToolGateway>) {
+    this.#connect = connect;
+  }
+
+  #get(): Promise<ToolGateway> {
+    if (this.#current === undefined) {
+      const attempt = this.#connect();
+      this.#current = attempt;
+      attempt.catch(() => {
+        if (this.#current === attempt) this.#current = undefined;
+      });
+    }
+    return this.#current;
+  }
+
+  async #use<T>(fn: (g: ToolGateway) => Promise<T>): Promise<T> {
+    const pending = this.#get();
+    const g = await pending;
+    try {
+      return await fn(g);
+    } catch (err) {
+      // A broken connection is replaced on the next use; the caller still sees this failure.
+      if (this.#current === pending) this.#current = undefined;
+      await g.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  list(signal?: AbortSignal): Promise<ToolSpec[]> {
+    return this.#use((g) => g.list(signal));
+  }
+
+  call(name: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<ToolCallResult> {
+    return this.#use((g) => g.call(name, args, signal));
+  }
+
+  async close(): Promise<void> {
+    const current = this.#current;
+    this.#current = undefined;
+    const g = await current?.catch(() => undefined);
+    await g?.close();
+  }
+}
+
+/** The MCP tools, or undefined when no MCP server is configured. The token is read now; the connection is made on first use. */
 export async function connectAnalyseTools(
   cfg: AnalyseMcpConfig | undefined,
   logger?: Logger,
   env?: NodeJS.ProcessEnv,
 ): Promise<ToolGateway | undefined> {
   if (cfg === undefined) return undefined;
-  const gateway = await connectMcpGateway({
-    url: cfg.url,
-    token: await mcpToken(cfg, env),
-    clientName: 'falconer-analyse',
+  const token = await mcpToken(cfg, env);
+  return new ReconnectingGateway(async () => {
+    const gateway = await connectMcpGateway({ url: cfg.url, token, clientName: 'falconer-analyse' });
+    logger?.info({ url: cfg.url }, 'MCP tools connected');
+    return gateway;
   });
-  logger?.info({ url: cfg.url }, 'MCP tools connected');
-  return gateway;
 }
