@@ -3,6 +3,8 @@ import { registerAgentCommand } from './commands/agent.ts';
 import { registerAuditCommands } from './commands/audit.ts';
 import { registerConfigCommands } from './commands/config.ts';
 import { registerGateCommands } from './commands/gate.ts';
+import { registerMcpCommands } from './commands/mcp.ts';
+import { registerPromptsCommands } from './commands/prompts.ts';
 import { registerRulesCommands } from './commands/rules.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
 import { registerReplayCommand } from './commands/replay.ts';
@@ -17,7 +19,9 @@ export const COMMANDS: CommandRegistrar[] = [
   registerAuditCommands,
   registerConfigCommands,
   registerGateCommands,
+  registerMcpCommands,
   registerPolicyCommands,
+  registerPromptsCommands,
   registerReplayCommand,
   registerRulesCommands,
   registerScenarioCommands,

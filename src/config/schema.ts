@@ -1,10 +1,14 @@
 import { z } from 'zod';
 import { KafkaBusConfigSchema } from '../bus/kafka-config.ts';
 import { AgentsConfigSchema } from '../agents/config.ts';
+import { AnalyseConfigSchema } from '../agents/analyse/config.ts';
 import { CoordinatorConfigSchema } from '../agents/coordinator/config.ts';
 import { NotifyConfigSchema } from '../agents/notify/config.ts';
 import { LlmConfigSchema } from '../llm/config.ts';
+import { McpConfigSchema } from '../mcp/config.ts';
 import { PolicyConfig } from '../policy/config.ts';
+import { PromptsConfigSchema } from '../prompts/config.ts';
+import { RulesConfigSchema } from '../rules/delivery/config.ts';
 import { EventStoreConfigSchema } from '../store/event-store-config.ts';
 
 /** Falconer's one typed configuration. Every key has a default, so an empty file is a valid config. */
@@ -83,6 +87,14 @@ export const ConfigSchema = z
     policy: PolicyConfig.prefault({}),
     /** The analyse agent's LLM provider; without one the offline analyst answers. */
     llm: LlmConfigSchema,
+    /** The LLM analyst's tools (MCP), prompt and loop limits; used only with an LLM provider. */
+    analyse: AnalyseConfigSchema,
+    /** Where agents read their AgentPrompts: a folder (default deploy/prompts) or the cluster. */
+    prompts: PromptsConfigSchema,
+    /** Rule proposals: when to ask for one and where approved rules are delivered. */
+    rules: RulesConfigSchema,
+    /** The MCP tool server (`falconer mcp`): listen address, tokens and their scopes, peers. */
+    mcp: McpConfigSchema,
   })
   .strict();
 
