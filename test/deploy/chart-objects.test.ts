@@ -142,7 +142,17 @@ function grants(objects: readonly K8sObject[]): Map<string, Any[]> {
 const allows = (rules: Any[], group: string, resource: string, verb: string) =>
   rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb));
 
-test('RBAC: only remediate writes; analyse reads; detect, coordinator and notify have no access', (t) => {
+/** The one write outside remediate: analyse reports prompt acceptance on the status subresource only. */
+const isPromptStatusPatch = (sa: string, rule: Any) =>
+  sa === 'falconer-analyse' &&
+  rule.apiGroups.length === 1 &&
+  rule.apiGroups[0] === 'falconer.dev' &&
+  rule.resources.length === 1 &&
+  rule.resources[0] === 'agentprompts/status' &&
+  rule.verbs.length === 1 &&
+  rule.verbs[0] === 'patch';
+
+test("RBAC: only remediate writes (and analyse its prompts' status); analyse reads; detect, coordinator and notify have no access", (t) => {
   if (!needHelm(t)) return;
   for (const values of [{}, { agents: { remediate: { rbac: { namespaces: ['shop'] } } } }]) {
     const { objects } = rendered(values);
@@ -154,7 +164,7 @@ test('RBAC: only remediate writes; analyse reads; detect, coordinator and notify
           `${sa}: no wildcards`,
         );
         assert.ok(!rule.resources.includes('secrets'), `${sa}: no access to Secrets`);
-        if (sa !== 'falconer-remediate') {
+        if (sa !== 'falconer-remediate' && !isPromptStatusPatch(sa, rule)) {
           assert.deepEqual(
             rule.verbs.filter((v: string) => WRITE_VERBS.has(v)),
             [],
@@ -174,6 +184,8 @@ test('RBAC: only remediate writes; analyse reads; detect, coordinator and notify
     const a = g.get('falconer-analyse')!;
     assert.ok(allows(a, '', 'pods', 'list') && allows(a, 'apps', 'replicasets', 'get'));
     assert.ok(allows(a, 'falconer.dev', 'agentprompts', 'watch'));
+    assert.ok(allows(a, 'falconer.dev', 'agentprompts/status', 'patch'));
+    assert.ok(!allows(a, 'falconer.dev', 'agentprompts', 'patch'), 'the spec stays read-only');
   }
   const namespaced = rendered({ agents: { remediate: { rbac: { namespaces: ['shop'] } } } }).objects;
   const role = find(namespaced, 'Role', `falconer-${NAMESPACE}-remediate`);
