@@ -45,7 +45,10 @@ function validFields(fields: Record<string, unknown>, limits: EventLimits): bool
       return false;
     }
     const v = fields[key];
-    if (Array.isArray(v)) {
+    // Strings first: most values are.
+    if (typeof v === 'string') {
+      if (v.length > limits.maxStringLength) return false;
+    } else if (Array.isArray(v)) {
       if (v.length > limits.maxListLength) return false;
       for (let i = 0; i < v.length; i++) if (!isScalar(v[i], limits.maxStringLength)) return false;
     } else if (!isScalar(v, limits.maxStringLength)) {

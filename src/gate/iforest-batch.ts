@@ -35,8 +35,8 @@ const MAX_RANK = (1 << (31 - FEATURE_BITS)) - 1;
 export const MAX_HEIGHT = 12;
 /** Bin buffer budget per block (values), so a block of rows stays in L1/L2. */
 const BLOCK_VALUES = 8192;
-/** Bucket hints per feature: about four per threshold, at most this many. */
-const MAX_BUCKETS = 4096;
+/** Bucket hints per feature: about eight per threshold (fewer thresholds per bucket to search), at most this many. */
+const MAX_BUCKETS = 8192;
 
 export interface ForestArrays {
   dimensions: number;
@@ -355,7 +355,7 @@ function buildHints(cuts: Float64Array, cutStart: Int32Array, d: number) {
   const counts: number[] = [];
   for (let j = 0; j < d; j++) {
     const count = cutStart[j + 1]! - cutStart[j]!;
-    const buckets = Math.max(1, Math.min(MAX_BUCKETS, 4 * count));
+    const buckets = Math.max(1, Math.min(MAX_BUCKETS, 8 * count));
     counts.push(buckets);
     start[j + 1] = start[j]! + buckets + 1; // one extra entry: the right edge of the last bucket
   }
