@@ -16,7 +16,7 @@ function leafPaths(value: unknown, prefix: string[] = []): string[][] {
   return Object.entries(value).flatMap(([k, v]) => leafPaths(v, [...prefix, k]));
 }
 
-function parseEnvValue(raw: string): unknown {
+export function parseEnvValue(raw: string): unknown {
   const trimmed = raw.trim();
   if (trimmed === 'null') return null;
   if (trimmed === 'true' || trimmed === 'false') return trimmed === 'true';
@@ -91,4 +91,24 @@ export function loadConfig(opts: LoadConfigOptions = {}): FalconerConfig {
     });
   }
   return result.data;
+}
+
+/**
+ * `path=value` pairs (as given to `--set`) as config overrides; values parse
+ * like FALCONER_* variables. Reaches keys that have no default (and so no
+ * variable), e.g. `analyse.mcp.url`.
+ */
+export function parseSetOverrides(pairs: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    const path = eq > 0 ? pair.slice(0, eq) : '';
+    if (!/^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$/.test(path)) {
+      throw new FalconerError('USAGE', `--set expects path=value with a dotted config path, got "${pair}"`, {
+        pair,
+      });
+    }
+    out[path] = parseEnvValue(pair.slice(eq + 1));
+  }
+  return out;
 }

@@ -6,7 +6,6 @@
  * from the coordinator's API, the agents' metrics and their logs.
  */
 import { readFile } from 'node:fs/promises';
-import type { AgentName } from '../agents/contracts.ts';
 import { createHttpTarget } from '../ingest/http-target.ts';
 import { replayStream } from '../ingest/replay.ts';
 import type { Platform } from '../platform/launch.ts';
@@ -93,7 +92,7 @@ export async function runPlatformDemo(
     })),
   );
   const agentFailures = [...platform.crashes()].map(
-    ([agent, n]: [AgentName, number]) => `${agent} exited unexpectedly ${n} time(s)`,
+    ([agent, n]) => `${agent} exited unexpectedly ${n} time(s)`,
   );
   return buildPlatformReport({
     events: summary.events,

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDevPki } from '../a2a/pki.ts';
 import { detectHeapCapMiB } from '../store/event-store-config.ts';
-import { AGENT_NAMES, type AgentName } from '../agents/contracts.ts';
+import { AGENT_NAMES, PEER_NAMES, type AgentName, type PeerName } from '../agents/contracts.ts';
 import type { FalconerConfig } from '../config/schema.ts';
 import { FalconerError } from '../errors.ts';
 import './errors.ts';
@@ -24,6 +24,13 @@ export interface PlatformEndpoints {
   readonly apiTokenFile: string;
   readonly metrics: Readonly<Record<AgentName, string>>;
   readonly logs: Readonly<Record<AgentName, string>>;
+  /** The MCP tool server (`falconer mcp`), for any MCP client. */
+  readonly mcp: {
+    readonly url: string;
+    readonly tokenFile: string;
+    readonly metrics: string;
+    readonly log: string;
+  };
 }
 
 export interface Platform {
@@ -31,7 +38,7 @@ export interface Platform {
   readonly endpoints: PlatformEndpoints;
   readonly supervisor: Supervisor;
   /** Agents that exited unexpectedly since the start, with how often. */
-  crashes(): ReadonlyMap<AgentName, number>;
+  crashes(): ReadonlyMap<PeerName, number>;
   stop(): Promise<void>;
 }
 
@@ -74,17 +81,21 @@ export async function launchPlatform(opts: LaunchOptions): Promise<Platform> {
     dir: join(dataDir, 'pki'),
     trustDomain: config.agents.trustDomain,
     namespace: config.agents.namespace,
-    agents: AGENT_NAMES,
+    agents: PEER_NAMES,
   });
   const apiTokenFile = join(dataDir, 'api-token');
   ensureSecretFile(apiTokenFile);
+  const mcpTokenFile = join(dataDir, 'mcp-token');
+  ensureSecretFile(mcpTokenFile);
+  const host = config.agents.host;
+  const mcpUrl = `http://${config.mcp.host}:${config.mcp.port}/mcp`;
 
-  const crashes = new Map<AgentName, number>();
+  const crashes = new Map<PeerName, number>();
   const supervisor = new Supervisor({
     logDir: join(dataDir, 'logs'),
     onEvent: (event) => {
       if (event.kind === 'exited' && event.restartInMs !== null) {
-        const name = event.name as AgentName;
+        const name = event.name as PeerName;
         crashes.set(name, (crashes.get(name) ?? 0) + 1);
       }
       opts.onEvent?.(event);
@@ -101,24 +112,45 @@ export async function launchPlatform(opts: LaunchOptions): Promise<Platform> {
   ];
   // The coordinator first: detect's first signals find it listening.
   const order: AgentName[] = ['coordinator', 'analyse', 'remediate', 'notify', 'detect'];
+  // Analyse's LLM analyst (when a provider is configured) uses the local MCP server unless told otherwise.
+  const analyseMcp =
+    config.analyse.mcp === undefined
+      ? ['--set', `analyse.mcp.url=${mcpUrl}`, '--set', `analyse.mcp.tokenFile=${mcpTokenFile}`]
+      : [];
   for (const name of order) {
     supervisor.start({
       name,
       command: process.execPath,
-      args: args(name),
+      args: [...args(name), ...(name === 'analyse' ? analyseMcp : [])],
       env: {
         ...opts.env,
         FALCONER_COORDINATOR_API_TOKEN_FILE: apiTokenFile,
       },
     });
   }
-  const host = config.agents.host;
+  // After detect and the coordinator: its tools read from them over A2A (identity mcp).
+  supervisor.start({
+    name: 'mcp',
+    command: process.execPath,
+    args: [
+      BIN,
+      'mcp',
+      '--data-dir',
+      dataDir,
+      ...(opts.configFile ? ['--config', resolve(opts.configFile)] : []),
+    ],
+    env: { ...opts.env, FALCONER_MCP_TOKEN_FILE: mcpTokenFile },
+  });
+  const mcpOps = `http://${config.mcp.host}:${config.mcp.opsPort}`;
   const opsUrl = (name: AgentName) => `http://${host}:${config.agents[name].opsPort}`;
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 180_000);
   try {
-    await Promise.all(
-      order.map((name) => waitReady(`${opsUrl(name)}/readyz`, deadline, () => (crashes.get(name) ?? 0) > 3)),
-    );
+    await Promise.all([
+      ...order.map((name) =>
+        waitReady(`${opsUrl(name)}/readyz`, deadline, () => (crashes.get(name) ?? 0) > 3),
+      ),
+      waitReady(`${mcpOps}/readyz`, deadline, () => (crashes.get('mcp') ?? 0) > 3),
+    ]);
   } catch (err) {
     await supervisor.stop();
     throw err;
@@ -139,6 +171,12 @@ export async function launchPlatform(opts: LaunchOptions): Promise<Platform> {
       apiTokenFile,
       metrics,
       logs,
+      mcp: {
+        url: mcpUrl,
+        tokenFile: mcpTokenFile,
+        metrics: `${mcpOps}/metrics`,
+        log: supervisor.logFile('mcp'),
+      },
     },
     supervisor,
     crashes: () => crashes,

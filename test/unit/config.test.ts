@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { envNameFor, loadConfig } from '../../src/config/load.ts';
+import { envNameFor, loadConfig, parseSetOverrides } from '../../src/config/load.ts';
 import { isFalconerError } from '../../src/errors.ts';
 
 test('defaults form a complete config', () => {
@@ -58,4 +58,23 @@ test('unknown keys and bad files are refused clearly', () => {
   writeFileSync(broken, 'a: [\n');
   assert.throws(() => loadConfig({ file: broken, env: {} }), /not valid YAML/);
   assert.throws(() => loadConfig({ file: join(dir, 'missing.yaml'), env: {} }), /cannot read config file/);
+});
+
+test('--set pairs reach keys without a default, parse like env values, and bad pairs are refused', () => {
+  const overrides = parseSetOverrides([
+    'analyse.mcp.url=http://127.0.0.1:7700/mcp',
+    'analyse.mcp.tokenFile=/run/t=ok',
+    'gate.trees=50',
+  ]);
+  assert.deepEqual(overrides, {
+    'analyse.mcp.url': 'http://127.0.0.1:7700/mcp',
+    'analyse.mcp.tokenFile': '/run/t=ok',
+    'gate.trees': 50,
+  });
+  const config = loadConfig({ env: {}, overrides });
+  assert.equal(config.analyse.mcp?.url, 'http://127.0.0.1:7700/mcp');
+  assert.equal(config.gate.trees, 50);
+  for (const bad of ['novalue', '=x', 'a..b=1', '__proto__.x=1']) {
+    assert.throws(() => parseSetOverrides([bad]), /--set expects path=value/);
+  }
 });

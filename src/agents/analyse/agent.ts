@@ -7,11 +7,9 @@
 import { defineSkill } from '../../a2a/skill.ts';
 import { createLlmClient } from '../../llm/client.ts';
 import type { ToolGateway } from '../../mcp/gateway.ts';
-import type { PromptsConfig } from '../../prompts/config.ts';
 import type { PromptSource } from '../../prompts/types.ts';
 import { AnalyseInput, AnalysisResult } from '../contracts.ts';
 import type { AgentContext, AgentParts } from '../runtime.ts';
-import { AnalyseConfigSchema } from './config.ts';
 import { handleAnalyseWith } from './handler.ts';
 import { connectAnalyseTools, openAnalysePrompts } from './llm/adapters.ts';
 import { LlmAnalyst } from './llm/analyst.ts';
@@ -21,17 +19,12 @@ async function createLlmAnalyst(
 ): Promise<{ analyst: LlmAnalyst; prompts: PromptSource; tools: ToolGateway | undefined } | undefined> {
   const provider = ctx.config.llm.provider;
   if (provider === undefined) return undefined;
-  // Until the global schema carries `analyse`, an absent block means the defaults.
-  const cfg = AnalyseConfigSchema.parse((ctx.config as { analyse?: unknown }).analyse ?? {});
+  const cfg = ctx.config.analyse;
   const client = await createLlmClient(provider, { registry: ctx.registry, logger: ctx.logger });
-  const prompts = await openAnalysePrompts(
-    cfg.prompts.dir,
-    (ctx.config as { prompts?: PromptsConfig }).prompts,
-    {
-      logger: ctx.logger,
-      metrics: ctx.registry,
-    },
-  );
+  const prompts = await openAnalysePrompts(cfg.prompts.dir, ctx.config.prompts, {
+    logger: ctx.logger,
+    metrics: ctx.registry,
+  });
   let tools: ToolGateway | undefined;
   try {
     tools = await connectAnalyseTools(cfg.mcp, ctx.logger);

@@ -18,7 +18,6 @@ import type { AgentContext, AgentParts } from '../runtime.ts';
 import type { CoordinatorPeers } from './peers.ts';
 import { startCoordinatorService } from './service.ts';
 import { RulesApplyOutput, RulesProposeOutput } from '../contracts.ts';
-import { rulesConfigOf } from '../../rules/delivery/config.ts';
 import type { RulePeers } from './rules/proposer.ts';
 
 /** Detect's rule skills; synthesis over a large event store can take a while. */
@@ -51,7 +50,7 @@ export async function createCoordinatorAgent(ctx: AgentContext): Promise<AgentPa
     peers: a2aPeers(ctx),
     logger: ctx.logger,
     registry: ctx.registry,
-    rules: { config: rulesConfigOf(ctx.config), peers: a2aRulePeers(ctx) },
+    rules: { config: ctx.config.rules, peers: a2aRulePeers(ctx) },
   });
   ctx.logger.info({ api: service.api.url }, 'HITL API listening');
   const signalReport = defineSkill({

@@ -4,13 +4,14 @@
  * loaded only here, so other commands start fast.
  */
 import { AGENT_NAMES, AgentName } from '../../agents/contracts.ts';
-import { loadConfig } from '../../config/load.ts';
+import { loadConfig, parseSetOverrides } from '../../config/load.ts';
 import { FalconerError } from '../../errors.ts';
 import type { CommandRegistrar } from '../registry.ts';
 
 interface AgentOptions {
   config?: string;
   dataDir?: string;
+  set: string[];
 }
 
 export const registerAgentCommand: CommandRegistrar = (program) => {
@@ -20,6 +21,12 @@ export const registerAgentCommand: CommandRegistrar = (program) => {
     .argument('<name>', 'the agent to run')
     .option('-c, --config <file>', 'config file (YAML or JSON)', process.env.FALCONER_CONFIG)
     .option('--data-dir <dir>', 'state directory (default from config: .falconer)')
+    .option(
+      '--set <path=value>',
+      'override one config value (repeatable), e.g. --set analyse.mcp.url=http://127.0.0.1:7700/mcp',
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
     .action(async (rawName: string, opts: AgentOptions) => {
       const parsed = AgentName.safeParse(rawName);
       if (!parsed.success) {
@@ -27,7 +34,10 @@ export const registerAgentCommand: CommandRegistrar = (program) => {
           agent: rawName,
         });
       }
-      const config = loadConfig({ file: opts.config, overrides: { dataDir: opts.dataDir } });
+      const config = loadConfig({
+        file: opts.config,
+        overrides: { ...parseSetOverrides(opts.set), dataDir: opts.dataDir },
+      });
       const [{ AGENT_FACTORIES }, { runAgentUntilSignalled }] = await Promise.all([
         import('../../agents/registry.ts'),
         import('../../agents/runtime.ts'),

@@ -8,7 +8,8 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.ts';
 import { describeError } from '../../errors.ts';
-import { McpConfigSchema, type McpConfig } from '../../mcp/config.ts';
+import type { FalconerConfig } from '../../config/schema.ts';
+import type { McpConfig } from '../../mcp/config.ts';
 import { createLogger } from '../../telemetry/logger.ts';
 import { integer } from '../options.ts';
 
@@ -23,10 +24,9 @@ interface McpOptions {
   incidentsDb?: string;
 }
 
-/** The `mcp` block (once wired into the config schema), then flags and the FALCONER_MCP_* variables they stand for. */
-function mcpConfigOf(config: unknown, opts: McpOptions, env: NodeJS.ProcessEnv): McpConfig {
-  const block = (config as { mcp?: unknown }).mcp ?? {};
-  const mcp = McpConfigSchema.parse(block);
+/** The `mcp` block, then flags and the FALCONER_MCP_* variables they stand for. */
+function mcpConfigOf(config: FalconerConfig, opts: McpOptions, env: NodeJS.ProcessEnv): McpConfig {
+  const mcp = config.mcp;
   const tokenFile = opts.tokenFile ?? mcp.tokenFile ?? env.FALCONER_MCP_TOKEN_FILE ?? null;
   const stdioNamespaces = env.FALCONER_MCP_STDIO_NAMESPACES?.split(',')
     .map((s) => s.trim())

@@ -49,7 +49,7 @@ async function startPlatform(config: FalconerConfig, opts: PlatformOptions) {
   const say = (line: string) => {
     if (!opts.quiet) process.stderr.write(`${line}\n`);
   };
-  say(`falconer: starting 5 agents (state in ${config.dataDir})`);
+  say(`falconer: starting 5 agents and the MCP tool server (state in ${config.dataDir})`);
   const platform = await launchPlatform({
     config,
     configFile: opts.config,
@@ -66,6 +66,7 @@ async function startPlatform(config: FalconerConfig, opts: PlatformOptions) {
     [
       `falconer: ingest   ${ep.ingest}  (Falco http_output / falcosidekick webhook)`,
       `          API      ${ep.api}/incidents  (Authorization: Bearer $(cat ${ep.apiTokenFile}))`,
+      `          MCP      ${ep.mcp.url}  (Authorization: Bearer $(cat ${ep.mcp.tokenFile}); docs/mcp.md)`,
       `          metrics  ${Object.entries(ep.metrics)
         .map(([a, u]) => `${a} ${u}`)
         .join(', ')}`,

@@ -50,11 +50,6 @@ export const RulesConfigSchema = z
 
 export type RulesConfig = z.infer<typeof RulesConfigSchema>;
 
-/** The rules block of a config that may not have it in its schema yet (parsed here either way). */
-export function rulesConfigOf(config: object): RulesConfig {
-  return RulesConfigSchema.parse((config as { rules?: unknown }).rules ?? {});
-}
-
 /** The approval gate's delivery targets from the config block. */
 export function resolveRulesDelivery(
   cfg: RulesConfig,
