@@ -5,7 +5,7 @@
  * (so a concurrent writer loses cleanly) and appends the timeline row, all in
  * the caller's transaction.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { FalconerError } from '../../errors.ts';
 import type { Database, IncidentsTable } from '../../store/schema.ts';
 import type {
@@ -181,6 +181,14 @@ export async function appendTimeline(
   incidentId: string,
   entry: Omit<TimelineEntry, 'seq'>,
 ): Promise<void> {
+  // Lock the incident row first (a no-op update): on PostgreSQL two transactions
+  // appending to one incident would otherwise both read the same max(seq) and
+  // one would fail on the primary key. SQLite already serializes writers.
+  await trx
+    .updateTable('incidents')
+    .set({ updated_at: sql<number>`updated_at` })
+    .where('id', '=', incidentId)
+    .execute();
   const last = await trx
     .selectFrom('incident_timeline')
     .select((eb) => eb.fn.max('seq').as('seq'))
