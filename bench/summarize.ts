@@ -164,6 +164,28 @@ if (rules) {
   out.push('');
 }
 
+const llmCost = load('llm-cost.json');
+if (llmCost) {
+  const sc = llmCost.scenario as Json;
+  const row = (label: string, path: string, digits = 0) =>
+    `| ${label} | ${num(get(llmCost, `gated.${path}`), digits)} | ${num(get(llmCost, `ungated.${path}`), digits)} |`;
+  out.push(
+    `**Cost of analysis: LLM calls and tokens per million events, with the gate and without it** (every event forwarded; seeds ${(sc.seeds as number[]).join(', ')}, ${String(sc.minutes)} min at ${String(sc.rate)} alerts/s, forward rate ${num((sc.forwardRate as number) * 100, 1)} %; incidents grouped per workload and ${num((sc.windowMs as number) / 60_000)}-min window as the coordinator does, re-analysis at most every ${num((sc.reanalysisMs as number) / 1000)} s; each analysed by the real LLM analyst against the test LLM server, which counts the calls and tokens (chars / 4); ${String(llmCost.model)}). \`node --import tsx bench/llm-cost.ts\` → [bench/results/llm-cost.json](bench/results/llm-cost.json)`,
+    '',
+    '| per million events | with the gate | without the gate |',
+    '|---|---:|---:|',
+    row('incidents', 'perMillionEvents.incidents'),
+    row('analyses', 'perMillionEvents.analyses'),
+    row('LLM calls', 'perMillionEvents.llmCalls'),
+    row('tokens', 'perMillionEvents.totalTokens'),
+    row('tokens per analysis', 'tokensPerAnalysis'),
+    row('LLM calls if every forwarded event were analysed alone', 'ungroupedPerMillionEvents.llmCalls'),
+    '',
+    `Without the gate: ${num(get(llmCost, 'withoutGateOverWithGate.llmCalls'), 1)}× the calls and ${num(get(llmCost, 'withoutGateOverWithGate.totalTokens'), 1)}× the tokens once grouped into incidents (the grouping caps the number of analyses; each ungated analysis carries more events), ${num(get(llmCost, 'withoutGateOverWithGate.ungroupedLlmCalls'))}× the calls without grouping.`,
+    '',
+  );
+}
+
 const section = `${BEGIN}\n${out.join('\n')}${END}`;
 const readmeUrl = new URL('README.md', root);
 const readme = readFileSync(readmeUrl, 'utf8');
