@@ -1,12 +1,21 @@
 /**
  * The key objects of the rendered chart against docs/agents.md and the
  * security promises: hardened pods and probes, least-privilege RBAC, SPIFFE
- * identities, and network policies that allow exactly the A2A edges.
+ * identities, and network policies that allow exactly the A2A edges (plus
+ * analyse -> mcp, the MCP tool server's one client edge).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { needHelm, rendered } from './chart-fixture.ts';
-import { AGENTS, authorizationEdges, contractEdges, contractPorts, type AgentName } from './contract.ts';
+import {
+  AGENTS,
+  authorizationEdges,
+  contractEdges,
+  contractMcpPorts,
+  contractPorts,
+  WORKLOADS,
+  type WorkloadName,
+} from './contract.ts';
 import { find, NAMESPACE, ofKind } from './render.ts';
 import type { K8sObject } from './schemas.ts';
 
@@ -14,17 +23,62 @@ import type { K8sObject } from './schemas.ts';
 type Any = any;
 
 const ports = contractPorts();
+const mcpPorts = contractMcpPorts();
+/** The port a caller reaches a workload on: its A2A port, or mcp's MCP (HTTP) port. */
+const servedPort = (w: WorkloadName): number => (w === 'mcp' ? mcpPorts.http : ports[w].a2a);
 const componentOf = (selector: Any): string | undefined =>
   selector?.matchLabels?.['app.kubernetes.io/component'];
 
-test('docs/agents.md reads as data: ports for all five agents, edges consistent with the authorization table', () => {
+test('docs/agents.md reads as data: ports for all five agents and mcp, edges consistent with the authorization table', () => {
   assert.deepEqual(Object.keys(ports).sort(), [...AGENTS].sort());
   assert.equal(ports.detect.ingest, 2801);
   assert.equal(ports.coordinator.hitl, 7600);
+  assert.deepEqual(mcpPorts, { http: 7700, ops: 7701 });
   const edges = contractEdges();
-  assert.ok(edges.size >= 7);
-  assert.deepEqual([...authorizationEdges()].sort(), [...edges].sort());
+  assert.ok(edges.size >= 10);
+  assert.ok(edges.has('mcp->detect') && edges.has('mcp->coordinator') && edges.has('analyse->mcp'));
+  // Every edge but analyse -> mcp (MCP, not A2A) is some skill's caller.
+  const a2a = [...edges].filter((e) => !e.endsWith('->mcp'));
+  assert.deepEqual([...authorizationEdges()].sort(), a2a.sort());
 });
+
+/** The hardening every Falconer pod shares (Kyverno's agent-pod-security.yaml enforces most of it too). */
+function assertHardened(pod: Any, who: string): void {
+  assert.equal(pod.securityContext.runAsNonRoot, true, who);
+  assert.equal(pod.securityContext.runAsUser, 10001, who);
+  assert.equal(pod.securityContext.seccompProfile.type, 'RuntimeDefault', who);
+  assert.equal(pod.serviceAccountName, `falconer-${who}`);
+  assert.equal(pod.hostNetwork ?? false, false);
+  for (const c of pod.containers) {
+    const sc = c.securityContext;
+    assert.equal(sc.runAsNonRoot, true, `${who}/${c.name}`);
+    assert.equal(sc.readOnlyRootFilesystem, true, `${who}/${c.name}`);
+    assert.equal(sc.allowPrivilegeEscalation, false, `${who}/${c.name}`);
+    assert.equal(sc.privileged, false, `${who}/${c.name}`);
+    assert.deepEqual(sc.capabilities.drop, ['ALL'], `${who}/${c.name}`);
+    assert.equal(sc.capabilities.add, undefined);
+    assert.equal(sc.seccompProfile.type, 'RuntimeDefault');
+    // policies/kyverno/agent-pod-security.yaml refuses containers without CPU and memory limits.
+    assert.ok(c.resources.limits.cpu && c.resources.limits.memory, `${who}/${c.name} CPU and memory limits`);
+  }
+  const main = pod.containers[0];
+  assert.deepEqual(main.livenessProbe.httpGet, { path: '/healthz', port: 'ops' });
+  assert.deepEqual(main.readinessProbe.httpGet, { path: '/readyz', port: 'ops' });
+  assert.deepEqual(main.startupProbe.httpGet, { path: '/healthz', port: 'ops' });
+  assert.ok(
+    main.resources.requests.memory && main.resources.limits.memory,
+    `${who} memory request and limit`,
+  );
+  const mounts = Object.fromEntries(main.volumeMounts.map((m: Any) => [m.mountPath, m]));
+  assert.equal(mounts['/var/run/falconer/tls'].readOnly, true);
+  assert.ok(mounts['/var/lib/falconer'] && mounts['/tmp'], 'writable state and tmp volumes');
+  const tls = pod.volumes.find((v: Any) => v.name === 'tls').projected.sources[0].secret;
+  assert.equal(tls.name, `falconer-${who}-tls`);
+  assert.deepEqual(
+    tls.items.map((i: Any) => i.path),
+    ['tls.crt', 'tls.key', 'ca.crt'],
+  );
+}
 
 test('each agent Deployment: non-root, read-only, no capabilities, RuntimeDefault seccomp, probes on the ops port', (t) => {
   if (!needHelm(t)) return;
@@ -32,27 +86,8 @@ test('each agent Deployment: non-root, read-only, no capabilities, RuntimeDefaul
   for (const agent of AGENTS) {
     const d = find(objects, 'Deployment', `falconer-${agent}`) as Any;
     const pod = d.spec.template.spec;
-    assert.equal(pod.securityContext.runAsNonRoot, true, agent);
-    assert.equal(pod.securityContext.runAsUser, 10001, agent);
-    assert.equal(pod.securityContext.seccompProfile.type, 'RuntimeDefault', agent);
-    assert.equal(pod.serviceAccountName, `falconer-${agent}`);
+    assertHardened(pod, agent);
     assert.equal(pod.automountServiceAccountToken, agent === 'analyse' || agent === 'remediate', agent);
-    assert.equal(pod.hostNetwork ?? false, false);
-    for (const c of pod.containers) {
-      const sc = c.securityContext;
-      assert.equal(sc.runAsNonRoot, true, `${agent}/${c.name}`);
-      assert.equal(sc.readOnlyRootFilesystem, true, `${agent}/${c.name}`);
-      assert.equal(sc.allowPrivilegeEscalation, false, `${agent}/${c.name}`);
-      assert.equal(sc.privileged, false, `${agent}/${c.name}`);
-      assert.deepEqual(sc.capabilities.drop, ['ALL'], `${agent}/${c.name}`);
-      assert.equal(sc.capabilities.add, undefined);
-      assert.equal(sc.seccompProfile.type, 'RuntimeDefault');
-      // policies/kyverno/agent-pod-security.yaml refuses containers without CPU and memory limits.
-      assert.ok(
-        c.resources.limits.cpu && c.resources.limits.memory,
-        `${agent}/${c.name} CPU and memory limits`,
-      );
-    }
     const main = pod.containers[0];
     assert.equal(main.name, agent);
     assert.deepEqual(main.args, ['agent', agent, '--config', '/etc/falconer/config.yaml']);
@@ -61,22 +96,6 @@ test('each agent Deployment: non-root, read-only, no capabilities, RuntimeDefaul
     assert.equal(containerPorts.ops, ports[agent].ops, `${agent} ops port`);
     assert.equal(containerPorts.ingest, ports[agent].ingest);
     assert.equal(containerPorts.hitl, ports[agent].hitl);
-    assert.deepEqual(main.livenessProbe.httpGet, { path: '/healthz', port: 'ops' });
-    assert.deepEqual(main.readinessProbe.httpGet, { path: '/readyz', port: 'ops' });
-    assert.deepEqual(main.startupProbe.httpGet, { path: '/healthz', port: 'ops' });
-    assert.ok(
-      main.resources.requests.memory && main.resources.limits.memory,
-      `${agent} memory request and limit`,
-    );
-    const mounts = Object.fromEntries(main.volumeMounts.map((m: Any) => [m.mountPath, m]));
-    assert.equal(mounts['/var/run/falconer/tls'].readOnly, true);
-    assert.ok(mounts['/var/lib/falconer'] && mounts['/tmp'], 'writable state and tmp volumes');
-    const tls = pod.volumes.find((v: Any) => v.name === 'tls').projected.sources[0].secret;
-    assert.equal(tls.name, `falconer-${agent}-tls`);
-    assert.deepEqual(
-      tls.items.map((i: Any) => i.path),
-      ['tls.crt', 'tls.key', 'ca.crt'],
-    );
     const env = Object.fromEntries(main.env.map((e: Any) => [e.name, e.value]));
     assert.equal(env.FALCONER_DATA_DIR, '/var/lib/falconer');
     assert.equal(env.FALCONER_AGENTS_NAMESPACE, NAMESPACE);
@@ -93,8 +112,38 @@ test('each agent Deployment: non-root, read-only, no capabilities, RuntimeDefaul
   assert.equal(data.persistentVolumeClaim.claimName, 'falconer-coordinator-data');
 });
 
+test('the mcp Deployment runs `falconer mcp` hardened like the agents, with its identity and the token file', (t) => {
+  if (!needHelm(t)) return;
+  const pod = (find(rendered().objects, 'Deployment', 'falconer-mcp') as Any).spec.template.spec;
+  assertHardened(pod, 'mcp');
+  assert.equal(pod.automountServiceAccountToken, true, 'workload.context reads the Kubernetes API');
+  const main = pod.containers[0];
+  assert.equal(main.name, 'mcp');
+  assert.deepEqual(main.args, ['mcp', '--config', '/etc/falconer/config.yaml']);
+  assert.deepEqual(Object.fromEntries(main.ports.map((p: Any) => [p.name, p.containerPort])), {
+    http: mcpPorts.http,
+    ops: mcpPorts.ops,
+  });
+  const env = Object.fromEntries(main.env.map((e: Any) => [e.name, e.value]));
+  assert.equal(env.FALCONER_MCP_HOST, '0.0.0.0');
+  assert.equal(env.FALCONER_AGENTS_TLS_CERT_FILE, '/var/run/falconer/tls/tls.crt');
+  assert.equal(env.FALCONER_MCP_TOKEN_FILE, '/var/run/falconer/mcp-token/token');
+  const tokenMount = main.volumeMounts.find((m: Any) => m.name === 'mcp-token');
+  assert.deepEqual(tokenMount, {
+    name: 'mcp-token',
+    mountPath: '/var/run/falconer/mcp-token',
+    readOnly: true,
+  });
+  const token = pod.volumes.find((v: Any) => v.name === 'mcp-token').secret;
+  assert.equal(token.secretName, 'falconer-mcp-token');
+  assert.deepEqual(token.items, [{ key: 'token', path: 'token' }]);
+});
+
 test('Services expose the ports of docs/agents.md', (t) => {
   if (!needHelm(t)) return;
+  const mcp = find(rendered().objects, 'Service', 'falconer-mcp') as Any;
+  assert.deepEqual(Object.fromEntries(mcp.spec.ports.map((p: Any) => [p.name, p.port])), mcpPorts);
+  assert.equal(mcp.spec.type, 'ClusterIP');
   for (const agent of AGENTS) {
     const s = find(rendered().objects, 'Service', `falconer-${agent}`) as Any;
     const byName = Object.fromEntries(s.spec.ports.map((p: Any) => [p.name, p.port]));
@@ -152,9 +201,24 @@ const isPromptStatusPatch = (sa: string, rule: Any) =>
   rule.verbs.length === 1 &&
   rule.verbs[0] === 'patch';
 
-test("RBAC: only remediate writes (and analyse its prompts' status); analyse reads; detect, coordinator and notify have no access", (t) => {
+/** What mcp's workload.context reads: pods and their controllers, get and list only. */
+const MCP_READS: [string, string][] = [
+  ['', 'pods'],
+  ['apps', 'replicasets'],
+  ['apps', 'deployments'],
+  ['apps', 'statefulsets'],
+  ['apps', 'daemonsets'],
+  ['batch', 'jobs'],
+  ['batch', 'cronjobs'],
+];
+
+test("RBAC: only remediate writes (and analyse its prompts' status); analyse and mcp read; detect, coordinator and notify have no access", (t) => {
   if (!needHelm(t)) return;
-  for (const values of [{}, { agents: { remediate: { rbac: { namespaces: ['shop'] } } } }]) {
+  const namespacedMode = {
+    agents: { remediate: { rbac: { namespaces: ['shop'] } } },
+    mcp: { rbac: { namespaces: ['shop', 'payments'] } },
+  };
+  for (const values of [{}, namespacedMode]) {
     const { objects } = rendered(values);
     const g = grants(objects);
     for (const [sa, rules] of g) {
@@ -173,7 +237,20 @@ test("RBAC: only remediate writes (and analyse its prompts' status); analyse rea
         }
       }
     }
-    assert.deepEqual([...g.keys()].sort(), ['falconer-analyse', 'falconer-remediate']);
+    assert.deepEqual([...g.keys()].sort(), ['falconer-analyse', 'falconer-mcp', 'falconer-remediate']);
+    const m = g.get('falconer-mcp')!;
+    for (const rule of m) assert.deepEqual([...rule.verbs].sort(), ['get', 'list'], `mcp: ${rule.resources}`);
+    // A Set: in namespaced mode the same rules come once per namespace.
+    const granted = new Set<string>(
+      m.flatMap((r: Any) =>
+        r.apiGroups.flatMap((grp: string) => r.resources.map((res: string) => `${grp}/${res}`)),
+      ),
+    );
+    assert.deepEqual(
+      [...granted].sort(),
+      MCP_READS.map(([grp, res]) => `${grp}/${res}`).sort(),
+      'mcp reads exactly the workload kinds of workload.context',
+    );
     const r = g.get('falconer-remediate')!;
     assert.ok(allows(r, '', 'pods', 'patch') && allows(r, '', 'pods', 'delete'));
     assert.ok(allows(r, 'apps', 'deployments/scale', 'patch'));
@@ -187,15 +264,23 @@ test("RBAC: only remediate writes (and analyse its prompts' status); analyse rea
     assert.ok(allows(a, 'falconer.dev', 'agentprompts/status', 'patch'));
     assert.ok(!allows(a, 'falconer.dev', 'agentprompts', 'patch'), 'the spec stays read-only');
   }
-  const namespaced = rendered({ agents: { remediate: { rbac: { namespaces: ['shop'] } } } }).objects;
+  const namespaced = rendered(namespacedMode).objects;
   const role = find(namespaced, 'Role', `falconer-${NAMESPACE}-remediate`);
   assert.equal(role.metadata.namespace, 'shop', 'namespaced mode grants only in the listed namespaces');
+  const mcpRoles = ofKind(namespaced, 'Role').filter(
+    (r) => r.metadata.name === `falconer-${NAMESPACE}-mcp-read`,
+  );
+  assert.deepEqual(mcpRoles.map((r) => r.metadata.namespace).sort(), ['payments', 'shop']);
+  assert.ok(
+    !ofKind(namespaced, 'ClusterRole').some((r) => r.metadata.name.includes('mcp')),
+    'no cluster-wide mcp read in namespaced mode',
+  );
 });
 
-test('Certificates: one per agent with its SPIFFE URI SAN, rotated before expiry, from the CA issuer', (t) => {
+test('Certificates: one per agent and mcp with its SPIFFE URI SAN, rotated before expiry, from the CA issuer', (t) => {
   if (!needHelm(t)) return;
   const { objects } = rendered();
-  for (const agent of AGENTS) {
+  for (const agent of WORKLOADS) {
     const c = find(objects, 'Certificate', `falconer-${agent}`) as Any;
     assert.deepEqual(c.spec.uris, [`spiffe://falconer.local/ns/${NAMESPACE}/sa/falconer-${agent}`]);
     assert.ok(c.spec.dnsNames.includes(`falconer-${agent}.${NAMESPACE}.svc`));
@@ -219,28 +304,48 @@ test('Certificates: one per agent with its SPIFFE URI SAN, rotated before expiry
   const c = find(external, 'Certificate', 'falconer-notify') as Any;
   assert.deepEqual(c.spec.issuerRef, { name: 'corp-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' });
   assert.deepEqual(c.spec.uris, [`spiffe://corp.example/ns/${NAMESPACE}/sa/falconer-notify`]);
+  const m = find(external, 'Certificate', 'falconer-mcp') as Any;
+  assert.deepEqual(m.spec.uris, [`spiffe://corp.example/ns/${NAMESPACE}/sa/falconer-mcp`]);
+  assert.ok(
+    !ofKind(rendered({ mcp: { enabled: false } }).objects, 'Certificate').some(
+      (x) => x.metadata.name === 'falconer-mcp',
+    ),
+    'no identity for a disabled mcp',
+  );
 });
 
-/** A2A edges a set of CiliumNetworkPolicies allows, from the egress side and from the ingress side. */
+/**
+ * Edges a set of CiliumNetworkPolicies allows between Falconer workloads, from
+ * the egress side and from the ingress side; each only on the callee's served
+ * port (A2A, or MCP for mcp).
+ */
 function policyEdges(objects: readonly K8sObject[]): { egress: Set<string>; ingress: Set<string> } {
   const egress = new Set<string>();
   const ingress = new Set<string>();
   const a2aPorts = (rule: Any) => rule.toPorts.flatMap((tp: Any) => tp.ports.map((p: Any) => Number(p.port)));
   for (const p of ofKind(objects, 'CiliumNetworkPolicy') as Any[]) {
-    const self = componentOf(p.spec.endpointSelector) as AgentName;
+    const self = componentOf(p.spec.endpointSelector) as WorkloadName;
     for (const rule of p.spec.egress ?? []) {
       for (const sel of rule.toEndpoints ?? []) {
-        const peer = componentOf(sel) as AgentName | undefined;
+        const peer = componentOf(sel) as WorkloadName | undefined;
         if (peer === undefined) continue;
-        assert.deepEqual(a2aPorts(rule), [ports[peer].a2a], `${self}->${peer} only on ${peer}'s A2A port`);
+        assert.deepEqual(
+          a2aPorts(rule),
+          [servedPort(peer)],
+          `${self}->${peer} only on ${peer}'s served port`,
+        );
         egress.add(`${self}->${peer}`);
       }
     }
     for (const rule of p.spec.ingress ?? []) {
       for (const sel of rule.fromEndpoints ?? []) {
-        const peer = componentOf(sel) as AgentName | undefined;
+        const peer = componentOf(sel) as WorkloadName | undefined;
         if (peer === undefined) continue;
-        assert.deepEqual(a2aPorts(rule), [ports[self].a2a], `${peer}->${self} only on ${self}'s A2A port`);
+        assert.deepEqual(
+          a2aPorts(rule),
+          [servedPort(self)],
+          `${peer}->${self} only on ${self}'s served port`,
+        );
         ingress.add(`${peer}->${self}`);
       }
     }
@@ -248,7 +353,7 @@ function policyEdges(objects: readonly K8sObject[]): { egress: Set<string>; ingr
   return { egress, ingress };
 }
 
-test('CiliumNetworkPolicies allow exactly the A2A edges of docs/agents.md, both ways', (t) => {
+test('CiliumNetworkPolicies allow exactly the edges of docs/agents.md (A2A, and analyse -> mcp), both ways', (t) => {
   if (!needHelm(t)) return;
   const expected = [...contractEdges()].sort();
   const { egress, ingress } = policyEdges(rendered().objects);
@@ -261,6 +366,10 @@ test('CiliumNetworkPolicies allow exactly the A2A edges of docs/agents.md, both 
   const kept = expected.filter((e) => !e.includes('analyse') && !e.includes('notify'));
   assert.deepEqual([...partial.egress].sort(), kept);
   assert.deepEqual([...partial.ingress].sort(), kept);
+  const noMcp = policyEdges(rendered({ mcp: { enabled: false } }).objects);
+  const withoutMcp = expected.filter((e) => !e.includes('mcp'));
+  assert.deepEqual([...noMcp.egress].sort(), withoutMcp);
+  assert.deepEqual([...noMcp.ingress].sort(), withoutMcp);
 });
 
 test('CiliumNetworkPolicies: external egress only where docs/agents.md puts it', (t) => {
@@ -278,6 +387,8 @@ test('CiliumNetworkPolicies: external egress only where docs/agents.md puts it',
   assert.deepEqual(fqdns('analyse'), ['api.openai.com']);
   assert.deepEqual(fqdns('notify'), ['hooks.slack.com']);
   assert.deepEqual(cidrs('detect'), ['10.20.0.0/16'], 'Kafka');
+  assert.deepEqual(entities('mcp'), ['kube-apiserver'], 'mcp reads workload context');
+  assert.deepEqual([...fqdns('mcp'), ...cidrs('mcp')], [], 'mcp has no external egress');
   for (const agent of AGENTS) {
     assert.deepEqual(
       entities(agent),

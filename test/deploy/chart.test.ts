@@ -49,6 +49,16 @@ export const VARIANTS: Record<string, Record<string, unknown>> = {
     },
     image: { digest: `sha256:${'a'.repeat(64)}` },
   },
+  'mcp with an existing token Secret, namespaced read RBAC and another MCP client': {
+    mcp: {
+      replicas: 2,
+      tokenSecret: 'corp-mcp-token',
+      tokenSecretKey: 'bearer',
+      rbac: { namespaces: ['shop', 'payments'] },
+      clientsFrom: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'soc-tools' } }],
+      config: { mcp: { maxRangeMs: 86_400_000 } },
+    },
+  },
   'two agents only, optional integrations off': {
     agents: { analyse: { enabled: false }, remediate: { enabled: false }, notify: { enabled: false } },
     certManager: { enabled: false },
@@ -102,11 +112,13 @@ for (const [name, values] of Object.entries(VARIANTS)) {
 test('the default rendering has every kind the chart promises', (t) => {
   if (!needHelm(t)) return;
   const count = (kind: string) => rendered().objects.filter((o: K8sObject) => o.kind === kind).length;
-  assert.equal(count('Deployment'), 5);
-  assert.equal(count('ServiceAccount'), 5);
-  assert.equal(count('Service'), 5);
-  assert.equal(count('CiliumNetworkPolicy'), 5);
-  assert.equal(count('Certificate'), 6, 'one per agent + the CA');
+  // Five agents and the MCP tool server.
+  assert.equal(count('Deployment'), 6);
+  assert.equal(count('ServiceAccount'), 6);
+  assert.equal(count('Service'), 6);
+  assert.equal(count('CiliumNetworkPolicy'), 6);
+  assert.equal(count('Certificate'), 7, 'one per agent + mcp + the CA');
+  assert.equal(count('Secret'), 1, "mcp's generated bearer token");
   assert.equal(count('Issuer'), 2, 'self-signed bootstrap + CA issuer');
   assert.equal(count('CustomResourceDefinition'), 1);
   assert.ok(count('AgentPrompt') >= 2);
@@ -136,6 +148,9 @@ test('values.schema.json refuses bad values, and the templates refuse unsafe com
     [{ logLevel: 'verbose' }, /logLevel/],
     [{ agents: { remediate: { opa: { mode: 'remote' } } } }, /mode/],
     [{ agents: { coordinator: { replicas: 2 } } }, /replicas must be 1 with SQLite/],
+    [{ mcp: { tokenSecret: 'Not_A_Name' } }, /tokenSecret/],
+    [{ mcp: { rbac: { verbs: ['create'] } } }, /verbs/],
+    [{ mcp: { enabled: 'sometimes' } }, /enabled/],
   ];
   // The sidecar needs policies: from a ConfigMap, or from the chart's synced copy of policies/rego.
   if (!("OPA sidecar with the chart's Rego" in VARIANTS)) {

@@ -5,6 +5,9 @@ import { PROJECT_ROOT } from '../support/paths.ts';
 
 export const AGENTS = ['detect', 'coordinator', 'analyse', 'remediate', 'notify'] as const;
 export type AgentName = (typeof AGENTS)[number];
+/** Every workload with a SPIFFE identity: the agents plus the MCP tool server, which calls A2A but serves MCP. */
+export const WORKLOADS = [...AGENTS, 'mcp'] as const;
+export type WorkloadName = (typeof WORKLOADS)[number];
 
 const doc = readFileSync(join(PROJECT_ROOT, 'docs/agents.md'), 'utf8');
 
@@ -16,6 +19,7 @@ function section(title: string): string {
 }
 
 const isAgent = (s: string): s is AgentName => (AGENTS as readonly string[]).includes(s);
+const isWorkload = (s: string): s is WorkloadName => (WORKLOADS as readonly string[]).includes(s);
 
 export interface AgentPorts {
   readonly a2a: number;
@@ -42,21 +46,39 @@ export function contractPorts(): Record<AgentName, AgentPorts> {
   return out as Record<AgentName, AgentPorts>;
 }
 
-/** Agent-to-agent edges of the "Edges" section, as "caller->callee" strings. */
+/** The mcp row of the "Processes and ports" table: the MCP (HTTP) port and the ops port. */
+export function contractMcpPorts(): { readonly http: number; readonly ops: number } {
+  for (const line of section('Processes and ports').split('\n')) {
+    const cells = line.split('|').map((c) => c.trim());
+    if (cells[1] !== 'mcp') continue;
+    const http = /MCP (\d+)/.exec(cells[4] ?? '');
+    if (http === null) break;
+    return { http: Number(http[1]), ops: Number(cells[3]) };
+  }
+  throw new Error('docs/agents.md has no mcp row with "MCP <port>" in "Processes and ports"');
+}
+
+/**
+ * Workload-to-workload edges of the "Edges" section, as "caller->callee"
+ * strings: the A2A edges between agents, mcp's A2A calls, and analyse->mcp
+ * (MCP on mcp's HTTP port).
+ */
 export function contractEdges(): Set<string> {
   const text = section('Edges (network policy)').split('\n').slice(1).join(' ');
   const edges = new Set<string>();
   for (const clause of text.split(';')) {
     const [from, to] = clause.split('→').map((s) => s.trim());
-    if (from === undefined || to === undefined || !isAgent(from)) continue;
+    if (from === undefined || to === undefined || !isWorkload(from)) continue;
     for (const callee of to.split(',').map((s) => s.trim().replace(/\.$/, ''))) {
-      if (isAgent(callee)) edges.add(`${from}->${callee}`);
+      // "mcp (MCP on port 7700, not A2A)": the first word names the callee.
+      const name = callee.split(' ')[0] ?? '';
+      if (isWorkload(name)) edges.add(`${from}->${name}`);
     }
   }
   return edges;
 }
 
-/** Edges implied by the authorization table: caller->agent for every skill. */
+/** Edges implied by the authorization table: caller->agent for every skill (callers include mcp). */
 export function authorizationEdges(): Set<string> {
   const edges = new Set<string>();
   for (const line of section('Skills and who may call them (the authorization table)').split('\n')) {
@@ -64,7 +86,7 @@ export function authorizationEdges(): Set<string> {
     const agent = cells[1] ?? '';
     if (!isAgent(agent)) continue;
     for (const caller of (cells[3] ?? '').split(',').map((s) => s.trim())) {
-      if (isAgent(caller)) edges.add(`${caller}->${agent}`);
+      if (isWorkload(caller)) edges.add(`${caller}->${agent}`);
     }
   }
   return edges;

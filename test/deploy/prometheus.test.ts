@@ -55,7 +55,7 @@ test('promtool test rules: agent down, agent absent, forward rate out of band, L
   if (!needTools(t)) return;
   const dir = tempDir(t);
   const rules = rulesFile(dir);
-  const healthy = ['coordinator', 'analyse', 'remediate'].map((a) => upSeries(a, '1x60'));
+  const healthy = ['coordinator', 'analyse', 'remediate', 'mcp'].map((a) => upSeries(a, '1x60'));
   const tests = {
     rule_files: [rules],
     evaluation_interval: '1m',
