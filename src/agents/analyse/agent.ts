@@ -42,6 +42,7 @@ async function createLlmAnalyst(
       maxToolCalls: cfg.maxToolCalls,
       maxTotalTokens: cfg.maxTotalTokens,
       timeoutMs: cfg.timeoutMs,
+      maxRuleRepairRounds: cfg.maxRuleRepairRounds,
     },
     logger: ctx.logger,
   });

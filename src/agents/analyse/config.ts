@@ -39,6 +39,12 @@ export const AnalyseConfigSchema = z
     maxTotalTokens: z.number().int().positive().default(80_000),
     /** Wall time of one analysis; past it the offline analyst answers. */
     timeoutMs: z.number().int().positive().max(600_000).default(120_000),
+    /**
+     * With MCP tools: LLM rounds that repair a proposed rule the backtest rejects (misses incident
+     * events, fires on more than 0.1 % of the others, or does not parse). 0: the rule is still
+     * scored, and dropped when it fails (detect then synthesizes one offline).
+     */
+    maxRuleRepairRounds: z.number().int().min(0).max(5).default(2),
   })
   .prefault({});
 

@@ -13,7 +13,7 @@ import { FalconerError, isFalconerError } from '../../../errors.ts';
 import type { LlmClient } from '../../../llm/client.ts';
 import '../../../llm/errors.ts';
 import type { ChatMessage, ChatResponse, PromptRef, ToolCall } from '../../../llm/types.ts';
-import { Fencer, truncateText } from '../../../llm/untrusted/index.ts';
+import { Fencer, stripInvisible, truncateText } from '../../../llm/untrusted/index.ts';
 import type { ToolGateway } from '../../../mcp/gateway.ts';
 import type { LoadedPrompt, PromptSource } from '../../../prompts/types.ts';
 import type { Logger } from '../../../telemetry/logger.ts';
@@ -31,6 +31,13 @@ import {
   renderWorkload,
   type RenderLimits,
 } from './render.ts';
+import { backtestSummary } from './rule-check.ts';
+import {
+  RULE_REPAIR_JSON_SCHEMA,
+  RULE_REPAIR_SCHEMA_NAME,
+  scoreAndRepairRule,
+  type RuleRepairOutcome,
+} from './rule-repair.ts';
 import { ANALYSIS_JSON_SCHEMA, ANALYSIS_SCHEMA_NAME } from './schema.ts';
 import { scopeOf, ToolBridge, type ToolCallRecord } from './tools.ts';
 
@@ -45,6 +52,8 @@ export interface LlmAnalystLimits {
   maxToolResultChars: number;
   /** All fenced data of one analysis together (characters). */
   maxDataChars: number;
+  /** LLM repair rounds of a proposed rule the backtest rejects (needs a ToolGateway); 0 = score only, no repair. */
+  maxRuleRepairRounds: number;
   render: RenderLimits;
 }
 
@@ -56,6 +65,7 @@ export const DEFAULT_LIMITS: LlmAnalystLimits = {
   maxAnswerChars: 32_000,
   maxToolResultChars: 8_000,
   maxDataChars: 120_000,
+  maxRuleRepairRounds: 2,
   render: DEFAULT_RENDER_LIMITS,
 };
 
@@ -87,6 +97,16 @@ export interface LlmAnalysisOutcome {
   repaired: boolean;
   /** The error code behind a fallback to the offline analyst. */
   degradedCode?: string;
+  /** What the backtest and the repair rounds made of the proposed rule (absent: not scored, e.g. no gateway). */
+  ruleCheck?: RuleRepairOutcome;
+}
+
+interface RunOutcome {
+  result: Omit<AnalysisResult, 'analyst'>;
+  repaired: boolean;
+  /** Tokens the analysis used so far. */
+  tokens: number;
+  prompt: LoadedPrompt;
 }
 
 const OUTPUT_RULES = (catalogue: readonly string[]): string =>
@@ -147,8 +167,21 @@ export class LlmAnalyst {
     try {
       const run = await this.#run(input, traceId, signal, calls, toolCalls);
       repaired = run.repaired;
-      const result = AnalysisResult.parse({ ...run.result, analyst: 'llm', llmCalls: calls.slice(-50) });
-      return { result, calls, toolCalls, repaired };
+      let answer = run.result;
+      let ruleCheck: RuleRepairOutcome | undefined;
+      if (this.#o.tools !== undefined && answer.proposedRule !== undefined) {
+        ({ answer, ruleCheck } = await this.#checkRule(
+          answer,
+          input,
+          run,
+          traceId,
+          signal,
+          calls,
+          opts.signal,
+        ));
+      }
+      const result = AnalysisResult.parse({ ...answer, analyst: 'llm', llmCalls: calls.slice(-50) });
+      return { result, calls, toolCalls, repaired, ...(ruleCheck ? { ruleCheck } : {}) };
     } catch (err) {
       if (opts.signal?.aborted) throw err; // the caller gave up: not ours to answer
       const { code, reason } = this.#explain(err, timeout.aborted);
@@ -163,6 +196,80 @@ export class LlmAnalyst {
         llmCalls: calls.slice(-50),
       });
       return { result, calls, toolCalls, repaired, degradedCode: code };
+    }
+  }
+
+  /**
+   * Backtests the proposed rule and repairs it with the model (rule-repair.ts). The analysis
+   * itself stands whatever happens here: a rule that is not accepted is dropped with a note
+   * (detect then synthesizes one offline); a rule that cannot be scored is kept (detect scores it).
+   */
+  async #checkRule(
+    answer: Omit<AnalysisResult, 'analyst'>,
+    input: AnalyseInput,
+    run: RunOutcome,
+    traceId: string,
+    signal: AbortSignal,
+    calls: LlmCallWire[],
+    callerSignal: AbortSignal | undefined,
+  ): Promise<{ answer: Omit<AnalysisResult, 'analyst'>; ruleCheck?: RuleRepairOutcome }> {
+    const L = this.#limits;
+    const rule = answer.proposedRule!;
+    const prompt = run.prompt;
+    const ref: PromptRef = { name: prompt.name, version: prompt.version, hash: prompt.hash };
+    let tokens = run.tokens;
+    let outcome: RuleRepairOutcome;
+    try {
+      outcome = await scoreAndRepairRule(rule, {
+        gateway: this.#o.tools!,
+        input,
+        scope: scopeOf(input),
+        // A fencer of its own: the analysis may have spent its data budget; same nonce rules.
+        fencer: new Fencer({
+          ...(this.#o.nonce ? { nonce: this.#o.nonce() } : {}),
+          maxFenceChars: L.render.maxEventChars,
+          maxTotalChars: L.maxDataChars,
+        }),
+        system: prompt.system,
+        render: L.render,
+        maxRounds: L.maxRuleRepairRounds,
+        tokensLeft: () => L.maxTotalTokens - tokens,
+        complete: async (messages) => {
+          const response = await this.#call(messages, undefined, prompt, ref, traceId, signal, calls, {
+            name: RULE_REPAIR_SCHEMA_NAME,
+            schema: RULE_REPAIR_JSON_SCHEMA,
+          });
+          tokens += response.usage.inputTokens + response.usage.outputTokens;
+          return response;
+        },
+        signal,
+      });
+    } catch (err) {
+      if (callerSignal?.aborted) throw err;
+      const { reason } = this.#explain(err, signal.aborted && !callerSignal?.aborted);
+      outcome = { status: 'dropped', rounds: [], reason: `the rule check stopped: ${reason}` };
+    }
+    const log = { incidentId: input.incident.id, trace_id: traceId, rounds: outcome.rounds.length };
+    switch (outcome.status) {
+      case 'accepted':
+        this.#o.logger?.info(
+          { ...log, backtest: backtestSummary(outcome.backtest) },
+          'proposed rule accepted by the backtest',
+        );
+        return { answer: { ...answer, proposedRule: outcome.rule }, ruleCheck: outcome };
+      case 'unscored':
+        this.#o.logger?.warn(
+          { ...log, reason: outcome.reason },
+          'proposed rule kept unscored: backtest unavailable',
+        );
+        return { answer: { ...answer, proposedRule: outcome.rule }, ruleCheck: outcome };
+      case 'dropped': {
+        this.#o.logger?.info({ ...log, reason: outcome.reason }, 'proposed rule dropped');
+        const note = `\n\nThe proposed Falco rule was dropped: ${stripInvisible(truncateText(outcome.reason, 600))}. Detect synthesizes one offline.`;
+        const { proposedRule: _dropped, ...rest } = answer;
+        const explanation = `${truncateText(answer.explanation, 8000 - note.length - 20)}${note}`;
+        return { answer: { ...rest, explanation }, ruleCheck: outcome };
+      }
     }
   }
 
@@ -185,7 +292,7 @@ export class LlmAnalyst {
     signal: AbortSignal,
     calls: LlmCallWire[],
     toolCalls: ToolCallRecord[],
-  ): Promise<{ result: Omit<AnalysisResult, 'analyst'>; repaired: boolean }> {
+  ): Promise<RunOutcome> {
     const L = this.#limits;
     const prompt = this.#prompt();
     const ref: PromptRef = { name: prompt.name, version: prompt.version, hash: prompt.hash };
@@ -279,7 +386,7 @@ export class LlmAnalyst {
         continue;
       }
       const check = checkAnswer(response, { citable, maxAnswerChars: L.maxAnswerChars });
-      if (check.ok) return { result: check.result, repaired };
+      if (check.ok) return { result: check.result, repaired, tokens, prompt };
       if (repaired)
         throw new Degrade(
           'ANALYSE_LLM_INVALID_ANSWER',
@@ -304,6 +411,10 @@ export class LlmAnalyst {
     traceId: string,
     signal: AbortSignal,
     calls: LlmCallWire[],
+    responseSchema: { name: string; schema: Record<string, unknown> } = {
+      name: ANALYSIS_SCHEMA_NAME,
+      schema: ANALYSIS_JSON_SCHEMA,
+    },
   ): Promise<ChatResponse> {
     const started = performance.now();
     const client = this.#o.client;
@@ -312,7 +423,7 @@ export class LlmAnalyst {
         {
           messages: [...messages],
           ...(bridge && bridge.specs.length > 0 ? { tools: bridge.specs } : {}),
-          responseSchema: { name: ANALYSIS_SCHEMA_NAME, schema: ANALYSIS_JSON_SCHEMA },
+          responseSchema,
           maxTokens: prompt.model.maxTokens ?? 2048,
           ...(prompt.model.temperature !== undefined ? { temperature: prompt.model.temperature } : {}),
           prompt: ref,

@@ -27,7 +27,7 @@ const CATALOGUE: ReadonlySet<string> = new Set(ActionKind.options);
 const TECHNIQUE_ID = /^T\d{4}(\.\d{3})?$/;
 
 /** A code fence around the JSON (```json … ```) is tolerated; anything else around it is not. */
-function unwrap(content: string): string {
+export function unwrap(content: string): string {
   const m = /^\s*```(?:json)?\s*\n([\s\S]*?)\n\s*```\s*$/.exec(content);
   return m?.[1] ?? content;
 }
