@@ -9,7 +9,8 @@ import type { Platform } from '../platform/launch.ts';
 import { parsePrometheusText, sumMetric, type Sample } from './prometheus-text.ts';
 
 export async function scrapeMetrics(url: string): Promise<Sample[]> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  // Generous: under load an agent can be busy for seconds (a rule proposal runs on detect's loop).
+  const res = await fetch(url, { signal: AbortSignal.timeout(20_000) });
   return parsePrometheusText(await res.text());
 }
 
@@ -17,7 +18,7 @@ export async function hitlGet<T>(platform: Platform, path: string): Promise<T> {
   const token = (await readFile(platform.endpoints.apiTokenFile, 'utf8')).trim();
   const res = await fetch(`${platform.endpoints.api}${path}`, {
     headers: { authorization: `Bearer ${token}` },
-    signal: AbortSignal.timeout(10_000),
+    signal: AbortSignal.timeout(20_000),
   });
   if (!res.ok) throw new Error(`HITL API ${path}: HTTP ${res.status}`);
   return (await res.json()) as T;

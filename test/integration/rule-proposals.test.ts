@@ -130,7 +130,7 @@ async function api(method: string, path: string, body?: unknown): Promise<{ stat
 async function eventually<T>(
   what: string,
   fn: () => Promise<T | undefined | false>,
-  ms = 60_000,
+  ms = 180_000, // the suite runs two files at once on two shared cores
 ): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
