@@ -324,6 +324,33 @@ describe('LLM analyst: rule repair rounds', () => {
     assert.equal(out.result.llmCalls?.length, 2);
   });
 
+  it('a repair answer that is not JSON is a failed round, and the model is told why', async () => {
+    const gateway = new BacktestGateway();
+    server.enqueue(
+      answerReply('openai', analysis(NOISY)),
+      openAiReply({ content: 'Sure! Here is the rule: proc.name = curl' }),
+      repairReply('openai', GOOD),
+    );
+    const out = await (await analyst('openai', gateway)).analyse(input());
+    assert.equal(out.result.proposedRule, GOOD);
+    assert.deepEqual(
+      out.ruleCheck?.rounds.map((x) => x.outcome),
+      ['invalid_answer', 'accepted'],
+    );
+    assert.match(messageTexts(server.requests[2]!).join('\n'), /your answer is not JSON/);
+  });
+
+  it('repair rounds count against the time budget: a hanging repair call drops the rule, not the analysis', async () => {
+    const gateway = new BacktestGateway();
+    server.enqueue(answerReply('openai', analysis(NOISY)), { kind: 'hang' });
+    const out = await (await analyst('openai', gateway, { timeoutMs: 1500 })).analyse(input());
+    assert.equal(out.result.analyst, 'llm');
+    assert.equal(out.result.degradedReason, undefined);
+    assert.equal(out.result.proposedRule, undefined);
+    assert.match(out.result.explanation, /the rule check stopped: LLM analysis timed out after 1500 ms/);
+    assert.equal(out.result.llmCalls?.length, 2);
+  });
+
   it('a backtest that cannot run keeps the parser-validated rule unscored', async () => {
     const broken: ToolGateway = {
       list: async () => [],
