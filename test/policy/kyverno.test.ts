@@ -57,7 +57,7 @@ describe('Kyverno policies for the platform (validated against the Kyverno CRD s
     );
   });
 
-  it('agent pods: non-root, read-only root filesystem, drop ALL, limits, for the five agents only', () => {
+  it('agent pods: non-root, read-only root filesystem, drop ALL, limits, for the five agents and the MCP server only', () => {
     const p = load('agent-pod-security.yaml');
     assert.deepEqual(
       p.spec.rules.map((r) => r.name),
@@ -73,7 +73,7 @@ describe('Kyverno policies for the platform (validated against the Kyverno CRD s
           {
             key: 'app.kubernetes.io/component',
             operator: 'In',
-            values: ['detect', 'coordinator', 'analyse', 'remediate', 'notify'],
+            values: ['detect', 'coordinator', 'analyse', 'remediate', 'notify', 'mcp'],
           },
         ],
       });
