@@ -14,7 +14,8 @@ export interface PodOwner {
   replicas: number;
 }
 
-function controllerRef(obj: Plain): { kind: string; name: string } | undefined {
+/** The controller in an object's ownerReferences (set by the API server, not by an event). */
+export function controllerRef(obj: Plain): { kind: string; name: string } | undefined {
   const refs = ((obj.metadata ?? {}) as Plain).ownerReferences;
   if (!Array.isArray(refs)) return undefined;
   const ref = refs.find((r) => typeof r === 'object' && r !== null && (r as Plain).controller === true) as

@@ -4,11 +4,11 @@
  * `resolveMcpConfig(config.mcp, config)`. Optional values are `null` by
  * default (not absent) so that each has its FALCONER_MCP_* variable.
  */
-import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { FalconerConfig } from '../config/schema.ts';
 import { FalconerError } from '../errors.ts';
+import { readTokenFile } from '../util/token-file.ts';
 import type { TlsFiles } from '../a2a/tls-files.ts';
 import type { McpScope } from './scope.ts';
 
@@ -98,27 +98,7 @@ export interface ResolvedMcpConfig {
 }
 
 function readToken(file: string, scope: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8').trim();
-  } catch (err) {
-    throw new FalconerError(
-      'CONFIG_INVALID',
-      `cannot read the MCP token file of scope ${scope}`,
-      { file },
-      { cause: err },
-    );
-  }
-  if (text.length < 16) {
-    throw new FalconerError(
-      'CONFIG_INVALID',
-      `the MCP token of scope ${scope} is shorter than 16 characters`,
-      {
-        file,
-      },
-    );
-  }
-  return text;
+  return readTokenFile(file, `MCP scope ${scope}`);
 }
 
 /** Reads token files (relative to dataDir) and fills peer URLs and identity files from the agents block. */

@@ -9,6 +9,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
 import type { Plain } from '../actions/kube.ts';
+import { controllerRef } from '../actions/owner.ts';
 import type { EventWire } from '../agents/contracts.ts';
 import { fieldText } from './queries/event-match.ts';
 import { clip } from './bound.ts';
@@ -65,16 +66,6 @@ function boundedMap(value: unknown, max: number, valueMax: number): Record<strin
     out[clip(k, 253)] = clip(typeof v === 'string' ? v : JSON.stringify(v), valueMax);
   }
   return out;
-}
-
-function controllerRef(obj: Plain): { kind: string; name: string } | undefined {
-  const refs = ((obj.metadata ?? {}) as Plain).ownerReferences;
-  if (!Array.isArray(refs)) return undefined;
-  const ref = refs.find((r) => typeof r === 'object' && r !== null && (r as Plain).controller === true) as
-    Plain | undefined;
-  return ref && typeof ref.kind === 'string' && typeof ref.name === 'string'
-    ? { kind: ref.kind, name: ref.name }
-    : undefined;
 }
 
 const API_VERSION_OF: Readonly<Record<string, string>> = {

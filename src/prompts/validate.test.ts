@@ -8,6 +8,7 @@ import { renderPrompt } from './placeholders.ts';
 import { OUTPUT_SCHEMA_REFS, type LoadedPrompt } from './types.ts';
 import { formatProblems, validatePromptObject, type PromptValidation } from './validate.ts';
 import { parsePromptYaml } from './yaml-documents.ts';
+import { ActionKind } from '../agents/contracts.ts';
 
 const ANALYSIS = readFileSync(join(DEFAULT_PROMPTS_DIR, 'analyse-incident-analysis.yaml'), 'utf8');
 
@@ -65,15 +66,7 @@ test('the analysis prompt asks for the LLM analyst schema and says data is fence
   ]) {
     assert.ok(p.system.includes(word), word);
   }
-  for (const action of [
-    'label-pod',
-    'annotate-pod',
-    'isolate-pod',
-    'delete-pod',
-    'scale-owner-to-zero',
-    'block-image',
-    'emit-event',
-  ]) {
+  for (const action of ActionKind.options) {
     assert.ok(p.system.includes(action), action);
   }
 });

@@ -5,10 +5,10 @@
  * Wire into src/config/schema.ts as `coordinator: CoordinatorConfigSchema,`
  * and resolve paths with `resolveCoordinatorConfig(config.coordinator, config.dataDir)`.
  */
-import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { FalconerError } from '../../errors.ts';
+import { readTokenFile } from '../../util/token-file.ts';
 
 const ApiUser = z
   .object({
@@ -81,23 +81,7 @@ function underDataDir(dataDir: string, path: string): string {
 }
 
 function readToken(file: string, who: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8').trim();
-  } catch (err) {
-    throw new FalconerError(
-      'CONFIG_INVALID',
-      `cannot read the HITL API token file of ${who}`,
-      { file },
-      { cause: err },
-    );
-  }
-  if (text.length < 16) {
-    throw new FalconerError('CONFIG_INVALID', `the HITL API token of ${who} is shorter than 16 characters`, {
-      file,
-    });
-  }
-  return text;
+  return readTokenFile(file, `HITL API user ${who}`);
 }
 
 /** Fills the defaults that depend on dataDir and reads token files. */
