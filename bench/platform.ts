@@ -376,6 +376,9 @@ try {
         openerSentAt !== undefined && openedAt !== undefined ? Math.max(0, openedAt - openerSentAt) : null,
       msSignalToIncident:
         openedAt !== undefined && incident ? Math.max(0, incident.createdAt - openedAt) : null,
+      /** The measure: from the attack event that raised the signal (the one the gate forwarded) to the notification. */
+      msForwardedEventToNotification:
+        arrival && openerSentAt !== undefined ? Math.max(0, arrival.atMs - openerSentAt) : null,
     };
   });
   const measured = perAttack.filter((a) => !a.inWarmup);
@@ -457,6 +460,12 @@ try {
       notified: notified.length,
     },
     latencyMs: latency,
+    /** New incidents: from the attack event the gate forwarded (it opened the signal) to the notification. */
+    latencyFromForwardedEventMs: stats(
+      notified
+        .filter((a) => !a.joinedOpenIncident && a.msForwardedEventToNotification !== null)
+        .map((a) => a.msForwardedEventToNotification!),
+    ),
     latencyNewIncidentsMs: stats(
       notified.filter((a) => !a.joinedOpenIncident).map((a) => a.msToNotification!),
     ),

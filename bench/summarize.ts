@@ -88,6 +88,10 @@ if (platform) {
     '|---:|---:|---:|---:|---|---|---|',
     `| ${num(get(platform, 'attacks.notified'))} / ${num(get(platform, 'attacks.measured'))} (${num(get(platform, 'attacks.joinedOpenIncident'))} joined an open incident) | ${num(get(platform, 'latencyMs.p50'))} ms | ${num(get(platform, 'latencyMs.p99'))} ms | ${num(get(platform, 'latencyMs.max'))} ms | ${num(get(platform, 'breakdownMs.firstEventToIncident.p50'))} / ${num(get(platform, 'breakdownMs.firstEventToIncident.p99'))} ms | ${num(get(platform, 'breakdownMs.incidentToNotification.p50'))} / ${num(get(platform, 'breakdownMs.incidentToNotification.p99'))} ms | ${ok(get(platform, 'targets.p99UnderOneSecond'))} |`,
     '',
+    get(platform, 'latencyFromForwardedEventMs') === undefined
+      ? 'From the attack event the gate forwarded (the one that raised the signal) to the notification: not recorded in this run.'
+      : `From the attack event the gate forwarded (the one that raised the signal) to the notification, new incidents: p50 ${num(get(platform, 'latencyFromForwardedEventMs.p50'))} ms, p99 ${num(get(platform, 'latencyFromForwardedEventMs.p99'))} ms, max ${num(get(platform, 'latencyFromForwardedEventMs.max'))} ms over ${num(get(platform, 'latencyFromForwardedEventMs.n'))} attacks; first attack event → the forwarded one p50 / p99 ${num(get(platform, 'breakdownMs.firstEventToOpeningEventSent.p50'))} / ${num(get(platform, 'breakdownMs.firstEventToOpeningEventSent.p99'))} ms (the gate's detection delay at this replay speed).`,
+    '',
     '| agent | RSS idle | RSS under load (max) | RSS under load (mean) | CPU during the replay |',
     '|---|---:|---:|---:|---:|',
   );
