@@ -162,7 +162,7 @@ before(async () => {
   git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'init');
 
   ports = await platformPorts();
-  const loaded = loadConfig({
+  config = loadConfig({
     env: ports.env,
     overrides: {
       dataDir,
@@ -173,16 +173,10 @@ before(async () => {
       'coordinator.retryInitialMs': 100,
       'coordinator.retryMaxMs': 1000,
       'notify.sinks': [{ kind: 'file', console: false }],
+      'rules.gitops': { repo, branch: 'main', author: { name: 'Falconer', email: 'falconer@example.org' } },
+      'rules.configMap': { file: join(dir, 'falco-rules-configmap.yaml'), namespace: 'falco' },
     },
   });
-  // The `rules` block is not in the global schema yet: the coordinator parses it itself.
-  config = {
-    ...loaded,
-    rules: {
-      gitops: { repo, branch: 'main', author: { name: 'Falconer', email: 'falconer@example.org' } },
-      configMap: { file: join(dir, 'falco-rules-configmap.yaml'), namespace: 'falco' },
-    },
-  } as FalconerConfig;
   await ensureDevPki({
     dir: join(dataDir, 'pki'),
     trustDomain: config.agents.trustDomain,
