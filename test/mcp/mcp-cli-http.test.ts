@@ -12,8 +12,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDevPki } from '../../src/a2a/pki.ts';
-import { COMMANDS } from '../../src/cli/registry.ts';
-import { registerMcpCommands } from '../../src/cli/commands/mcp.ts';
 import { connectMcpGateway } from '../../src/mcp/client.ts';
 import { PROJECT_ROOT } from '../support/paths.ts';
 import { CANDIDATE_RULE } from './fixtures.ts';
@@ -23,10 +21,9 @@ let dir: string;
 let child: ChildProcess | undefined;
 let stderr = '';
 
+/** The real CLI, as a user runs it. */
 function command(): string[] {
-  return (COMMANDS as unknown[]).includes(registerMcpCommands)
-    ? [join(PROJECT_ROOT, 'bin/falconer.js'), 'mcp']
-    : ['--import', 'tsx', join(PROJECT_ROOT, 'test/mcp/cli-child.ts'), 'mcp'];
+  return [join(PROJECT_ROOT, 'bin/falconer.js'), 'mcp'];
 }
 
 before(async () => {

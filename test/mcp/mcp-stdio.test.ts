@@ -11,8 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { COMMANDS } from '../../src/cli/registry.ts';
-import { registerMcpCommands } from '../../src/cli/commands/mcp.ts';
 import { connectMcpStdioGateway } from '../../src/mcp/client.ts';
 import { PROJECT_ROOT } from '../support/paths.ts';
 import {
@@ -30,12 +28,9 @@ let dir: string;
 let incidentId: string;
 let args: string[];
 
-/** bin/falconer.js once the command is registered; until then the same registrar in a child script. */
+/** The real CLI, as a user runs it. */
 function command(): string[] {
-  const registered = (COMMANDS as unknown[]).includes(registerMcpCommands);
-  return registered
-    ? [join(PROJECT_ROOT, 'bin/falconer.js'), 'mcp']
-    : ['--import', 'tsx', join(PROJECT_ROOT, 'test/mcp/cli-child.ts'), 'mcp'];
+  return [join(PROJECT_ROOT, 'bin/falconer.js'), 'mcp'];
 }
 
 before(async () => {
