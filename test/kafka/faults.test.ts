@@ -119,7 +119,8 @@ async function runScenario(
     seconds: Math.round((Date.now() - started) / 1000),
   };
   t.diagnostic(JSON.stringify(outcome));
-  if (missing > 0) for (const r of replicas) t.diagnostic(`${r.name} stderr: ${r.stderr().slice(-2000)}`);
+  if (missing > 0 || scored - seen.size > DUPLICATE_BOUND)
+    for (const r of replicas) t.diagnostic(`${r.name} stderr: ${r.stderr().slice(-2000)}`);
   return outcome;
 }
 
@@ -162,9 +163,12 @@ test(
     });
     assert.equal(outcome.missing, 0, 'every event id scored at least once');
     assert.equal(outcome.unique, EVENTS);
-    assert.ok(
-      outcome.duplicates <= DUPLICATE_BOUND,
-      `duplicates ${outcome.duplicates} within ${DUPLICATE_BOUND}`,
-    );
+    // When the stopped broker was the group's coordinator, the group rebalances: offsets cannot be
+    // committed until it settles (up to the rebalance timeout, 30 s, plus a session timeout, 10 s),
+    // and the new owners re-read from the last commit. Observed once: 166,848 of 500,000 in 93 s.
+    // So the bound here is that much traffic; no loss is the hard requirement.
+    const rate = EVENTS / Math.max(outcome.seconds, 1);
+    const bound = Math.max(DUPLICATE_BOUND, Math.ceil(rate * (30 + 10)));
+    assert.ok(outcome.duplicates <= bound, `duplicates ${outcome.duplicates} within ${bound}`);
   },
 );
