@@ -23,7 +23,14 @@ import type { Store } from '../../store/db.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import type { ApiCredential } from './config.ts';
 import type { Coordinator } from './engine.ts';
-import { getIncident, listIncidents, loadApprovals, readTimeline, type Incident } from './incident-repo.ts';
+import {
+  getIncident,
+  incidentHeader,
+  listIncidents,
+  loadApprovals,
+  readTimeline,
+  type Incident,
+} from './incident-repo.ts';
 import type { LinkSigner } from './link-tokens.ts';
 import type { AuditSinkLike } from './peers.ts';
 import { mountRuleProposalRoutes, type RuleRoutesDeps } from './rules/hitl-routes.ts';
@@ -107,14 +114,7 @@ function userOf(req: Request): string {
 
 function incidentView(incident: Incident) {
   return {
-    id: incident.id,
-    status: incident.status,
-    severity: incident.severity,
-    workload: incident.workload,
-    traceId: incident.traceId,
-    createdAt: incident.createdAt,
-    updatedAt: incident.updatedAt,
-    lastSignalAt: incident.lastSignalAt,
+    ...incidentHeader(incident),
     ...(incident.approvalExpiresAt !== undefined ? { approvalExpiresAt: incident.approvalExpiresAt } : {}),
     ...(incident.reason !== undefined ? { reason: incident.reason } : {}),
     ...(incident.verdict !== undefined ? { verdict: incident.verdict } : {}),

@@ -46,6 +46,20 @@ export interface Incident {
   lastError?: string;
 }
 
+/** The fields every reader of an incident shows (HITL API, MCP `incident.get`). */
+export function incidentHeader(incident: Incident) {
+  return {
+    id: incident.id,
+    status: incident.status,
+    severity: incident.severity,
+    workload: incident.workload,
+    traceId: incident.traceId,
+    createdAt: incident.createdAt,
+    updatedAt: incident.updatedAt,
+    lastSignalAt: incident.lastSignalAt,
+  };
+}
+
 export interface TimelineEntry {
   seq: number;
   from: IncidentStatus | null;

@@ -5,7 +5,13 @@
  * manifests, not the manifests: the tool is for reading, not applying.
  */
 import type { IncidentDetail } from '../../agents/contracts.ts';
-import { findIncident, loadReports, readTimeline, type Db } from '../../agents/coordinator/incident-repo.ts';
+import {
+  findIncident,
+  incidentHeader,
+  loadReports,
+  readTimeline,
+  type Db,
+} from '../../agents/coordinator/incident-repo.ts';
 
 const MAX_TIMELINE = 200;
 const MAX_SIGNALS = 100;
@@ -15,14 +21,7 @@ export async function readIncidentDetail(db: Db, id: string): Promise<IncidentDe
   if (incident === undefined) return null;
   const [reports, timeline] = await Promise.all([loadReports(db, id), readTimeline(db, id)]);
   return {
-    id: incident.id,
-    status: incident.status,
-    severity: incident.severity,
-    workload: incident.workload,
-    traceId: incident.traceId,
-    createdAt: incident.createdAt,
-    updatedAt: incident.updatedAt,
-    lastSignalAt: incident.lastSignalAt,
+    ...incidentHeader(incident),
     ...(incident.reason !== undefined ? { reason: incident.reason.slice(0, 2000) } : {}),
     ...(incident.verdict !== undefined ? { verdict: incident.verdict } : {}),
     timeline: timeline.slice(-MAX_TIMELINE).map((t) => ({
