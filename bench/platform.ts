@@ -48,6 +48,8 @@ const SEED = numberFlag('--seed', 7);
 const REPLAY_RATE = numberFlag('--replay-rate', 5000);
 /** Events per ingest request (Falco's http_output posts one; falcosidekick batches): 20 ms of load. */
 const BATCH = numberFlag('--batch', 100);
+/** Requests in flight at once: the load of several Falco nodes posting, not one client waiting on each answer. */
+const CONCURRENCY = numberFlag('--concurrency', 4);
 const WARMUP_EVENTS = 20_000;
 const CLUSTER = 'bench';
 const TARGET_P99_MS = 1000;
@@ -125,10 +127,14 @@ async function* scenario(): AsyncGenerator<string> {
   if (chunk.length > 0) yield `${chunk.join('\n')}\n`;
 }
 
+/** Wall time of every ingest request (answer − start), to see whether the load is limited by round trips. */
+const requestMs: number[] = [];
+const answers = new Map<string, number>();
+
 /** The HTTP ingest target, stamping each attack's first event with the wall time its request starts. */
 function stampingTarget(inner: ReplayTarget): ReplayTarget {
   return {
-    send(batch, lines) {
+    async send(batch, lines) {
       const now = Date.now();
       for (const line of lines) {
         const a = attackByFirstLine.get(line);
@@ -136,7 +142,10 @@ function stampingTarget(inner: ReplayTarget): ReplayTarget {
         const eventId = attackEventOfLine.get(line);
         if (eventId !== undefined && !sentAtOfEvent.has(eventId)) sentAtOfEvent.set(eventId, now);
       }
-      return inner.send(batch, lines);
+      const result = await inner.send(batch, lines);
+      requestMs.push(Date.now() - now);
+      answers.set(result.kind, (answers.get(result.kind) ?? 0) + 1);
+      return result;
     },
   };
 }
@@ -275,6 +284,7 @@ try {
     {
       rate: REPLAY_RATE,
       batch: BATCH,
+      concurrency: CONCURRENCY,
       normalize: { cluster: CLUSTER },
       onProgress: (pr) => {
         if (Date.now() - lastProgress < 10_000) return;
@@ -432,6 +442,7 @@ try {
       rate: RATE,
       replayRate: REPLAY_RATE,
       batch: BATCH,
+      concurrency: CONCURRENCY,
       gateWarmupEvents: WARMUP_EVENTS,
     },
     replay: {
@@ -441,6 +452,9 @@ try {
       seconds: Number(summary.seconds.toFixed(1)),
       eventsPerSecond: summary.eventsPerSecond,
       settleMs,
+      retries: summary.retries,
+      requestMs: stats(requestMs),
+      answers: Object.fromEntries(answers),
     },
     platform: {
       readyMs,

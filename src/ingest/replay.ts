@@ -55,6 +55,11 @@ export interface ReplayOptions {
   readonly maxBatchBytes?: number;
   /** Pace to this many events per second (default: as fast as the target takes them). */
   readonly rate?: number;
+  /**
+   * Batches in flight at once (default 1), as several Falco nodes post at the same time. Above 1 the
+   * target may see batches slightly out of order; every line is still accounted for exactly once.
+   */
+  readonly concurrency?: number;
   /** Retries of one batch after 429/503 before its lines are counted as rejected (default 8). */
   readonly maxRetries?: number;
   /** Longest wait honoured from a Retry-After, in seconds (default 30). */
@@ -135,6 +140,7 @@ export async function replayStream(
   const maxRetries = opts.maxRetries ?? DEFAULTS.maxRetries;
   const maxWait = opts.maxRetryAfterSeconds ?? DEFAULTS.maxRetryAfterSeconds;
   const sleep = opts.sleep ?? defaultSleep;
+  const concurrency = Math.max(1, Math.floor(opts.concurrency ?? 1));
   const now = opts.now ?? Date.now;
   const normalize = createNormalizer(opts.normalize);
   const maxLineBytes = opts.normalize?.limits?.maxEventBytes;
@@ -162,11 +168,6 @@ export async function replayStream(
 
   /** Sends one batch, splitting on too-large and retrying on retry; accounts for every line in it. */
   const deliver = async (chunks: Uint8Array[], lines: number[]): Promise<void> => {
-    if (opts.rate !== undefined && opts.rate > 0) {
-      const due = started + ((tally.sent + lines.length) / opts.rate) * 1000;
-      const wait = due - now();
-      if (wait > 0) await sleep(wait);
-    }
     const body = Buffer.concat(chunks.flatMap((c) => [c, NEWLINE]));
     for (let attempt = 0; ; attempt++) {
       if (opts.signal?.aborted) throw new FalconerError('IO_ERROR', 'replay aborted');
@@ -210,7 +211,11 @@ export async function replayStream(
   let chunks: Uint8Array[] = [];
   let lines: number[] = [];
   let batchBytes = 0;
+  /** Lines handed to deliver so far (the pace), and those of batches not finished yet. */
+  let scheduled = 0;
   let inFlight = 0;
+  const pending = new Set<Promise<void>>();
+  let failure: { err: unknown } | undefined;
   const flush = async (): Promise<void> => {
     if (lines.length === 0) return;
     const c = chunks;
@@ -218,10 +223,27 @@ export async function replayStream(
     chunks = [];
     lines = [];
     batchBytes = 0;
-    inFlight = l.length;
-    await deliver(c, l);
-    inFlight = 0;
-    progress();
+    if (opts.rate !== undefined && opts.rate > 0) {
+      const wait = started + ((scheduled + l.length) / opts.rate) * 1000 - now();
+      if (wait > 0) await sleep(wait);
+    }
+    scheduled += l.length;
+    inFlight += l.length;
+    const delivery: Promise<void> = deliver(c, l).then(
+      () => {
+        inFlight -= l.length;
+        pending.delete(delivery);
+        progress();
+      },
+      (err: unknown) => {
+        // Its lines stay counted in flight: they end up unsent.
+        failure ??= { err };
+        pending.delete(delivery);
+      },
+    );
+    pending.add(delivery);
+    if (pending.size >= concurrency) await Promise.race(pending);
+    if (failure !== undefined) throw failure.err;
   };
 
   const counted = countBytes(input, tally);
@@ -246,8 +268,11 @@ export async function replayStream(
       progress();
     }
     await flush();
+    await Promise.all(pending);
+    if (failure !== undefined) throw failure.err;
   } catch (err) {
-    aborted = describeError(err);
+    await Promise.all(pending);
+    aborted = describeError(failure?.err ?? err);
     tally.unsent += lines.length + inFlight;
   }
   tally.lines = Math.max(tally.lines, counted.lines());

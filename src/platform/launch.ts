@@ -101,7 +101,10 @@ export async function launchPlatform(opts: LaunchOptions): Promise<Platform> {
       opts.onEvent?.(event);
     },
   });
+  // FALCONER_CPU_PROF_DIR: every agent writes a V8 CPU profile there when it exits (Node refuses --cpu-prof in NODE_OPTIONS).
+  const cpuProfDir = process.env.FALCONER_CPU_PROF_DIR;
   const args = (name: AgentName) => [
+    ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
     ...(name === 'detect' ? [`--max-old-space-size=${detectHeapCapMiB(config.eventStore)}`] : []),
     BIN,
     'agent',

@@ -106,6 +106,29 @@ describe('event store: queries', () => {
   });
 });
 
+describe('event store: newestSince (backtest baselines)', () => {
+  it('gives the newest events after a sequence number, bounded by count and bytes, oldest first', () => {
+    const store = new EventStore({ maxEvents: 5 });
+    for (let i = 0; i < 8; i++) store.add([ev({ id: `s-${i}`, timeMs: T0 + i })]);
+    // Seqs 0..7 were added; 5 are kept (3..7).
+    const all = store.newestSince(-1, 100);
+    assert.deepEqual(all.seqs, [3, 4, 5, 6, 7]);
+    assert.deepEqual(
+      all.events.map((e) => e.id),
+      ['s-3', 's-4', 's-5', 's-6', 's-7'],
+    );
+    assert.equal(all.oldestSeq, 3);
+    assert.equal(all.sizes.length, 5);
+    assert.ok(all.sizes.every((b) => b > 0));
+    assert.deepEqual(store.newestSince(5, 100).seqs, [6, 7]);
+    assert.deepEqual(store.newestSince(-1, 2).seqs, [6, 7]);
+    const one = all.sizes[4]!;
+    assert.deepEqual(store.newestSince(-1, 100, one * 2).seqs, [6, 7]);
+    assert.deepEqual(store.newestSince(7, 100).seqs, []);
+    assert.equal(new EventStore().newestSince(-1, 10).oldestSeq, -1);
+  });
+});
+
 describe('event store: bounds', () => {
   it('evicts by count, oldest arrival first, and keeps its indexes consistent', () => {
     const store = new EventStore({ maxEvents: 100 });

@@ -260,6 +260,44 @@ export class EventStore {
     }
   }
 
+  /** Sequence number of the oldest stored event (-1 when empty); every add takes the next one. */
+  get oldestSeq(): number {
+    return this.#ring.peek()?.seq ?? -1;
+  }
+
+  /**
+   * The newest stored events added after sequence number `afterSeq`, oldest first, at most
+   * `maxEvents` of them and at most `maxBytes` of estimated size (the newest win), with their
+   * sequence numbers and estimated sizes; `oldestSeq` is the oldest sequence number still stored (-1 when empty).
+   * The arrays hold the stored objects themselves (no copy): treat them as read-only.
+   */
+  newestSince(
+    afterSeq: number,
+    maxEvents: number,
+    maxBytes = Infinity,
+  ): { events: EventWire[]; seqs: number[]; sizes: number[]; oldestSeq: number } {
+    const ring = this.#ring;
+    const oldestSeq = this.oldestSeq;
+    let start = ring.length;
+    let bytes = 0;
+    while (start > 0 && ring.length - start < maxEvents) {
+      const entry = ring.at(start - 1) as Entry;
+      if (entry.seq <= afterSeq || bytes + entry.bytes > maxBytes) break;
+      bytes += entry.bytes;
+      start--;
+    }
+    const events: EventWire[] = [];
+    const seqs: number[] = [];
+    const sizes: number[] = [];
+    for (let i = start; i < ring.length; i++) {
+      const entry = ring.at(i) as Entry;
+      events.push(entry.event);
+      seqs.push(entry.seq);
+      sizes.push(entry.bytes);
+    }
+    return { events, seqs, sizes, oldestSeq };
+  }
+
   stats(): EventStoreStats {
     const oldest = this.#ring.peek();
     return {

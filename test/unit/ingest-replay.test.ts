@@ -163,3 +163,51 @@ test('progress line: with a known size it shows a bar', () => {
     /^\[#{12}-{12}\] {2}50% 500 lines {2}250 lines\/s {2}sent 400 {2}accepted 390 {2}rejected 10$/,
   );
 });
+
+test('concurrency: up to N batches in flight, every line accounted once', async () => {
+  let inFlight = 0;
+  let most = 0;
+  const seen: number[] = [];
+  const target: ReplayTarget = {
+    async send(_batch, lines) {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      // Later batches answer sooner: completions come out of order.
+      await new Promise((r) => setTimeout(r, 20 - (lines[0]! % 4) * 5));
+      seen.push(...lines);
+      inFlight--;
+      return { kind: 'done', accepted: lines.length, rejectedCount: 0, rejected: [] };
+    },
+  };
+  const text = Array.from({ length: 40 }, (_, i) => good(i)).join('\n');
+  const s = await replayStream(Readable.from([text]), target, { batch: 2, concurrency: 3 });
+  assert.equal(most, 3);
+  assert.equal(s.accepted, 40);
+  assert.equal(s.sent, 40);
+  assert.equal(s.unsent, 0);
+  assert.deepEqual(
+    [...seen].sort((a, b) => a - b),
+    Array.from({ length: 40 }, (_, i) => i + 1),
+  );
+});
+
+test('concurrency: a failing batch stops the replay once the others in flight finished', async () => {
+  let calls = 0;
+  const target: ReplayTarget = {
+    async send(_batch, lines) {
+      calls++;
+      await new Promise((r) => setTimeout(r, 5));
+      if (lines.includes(5)) throw new FalconerError('IO_ERROR', 'connection reset');
+      return { kind: 'done', accepted: lines.length, rejectedCount: 0, rejected: [] };
+    },
+  };
+  const text = Array.from({ length: 20 }, (_, i) => good(i)).join('\n');
+  const s = await replayStream(Readable.from([text]), target, { batch: 2, concurrency: 2 });
+  assert.match(s.aborted ?? '', /IO_ERROR: connection reset/);
+  // Every line read is accepted (the batches in flight beside the failed one finish) or unsent (the failed one).
+  assert.equal(s.accepted + s.unsent, s.events);
+  assert.equal(s.unsent, 2);
+  assert.equal(s.accepted, (calls - 1) * 2);
+  assert.ok(s.events < 20, 'reading stopped at the failure');
+  assert.equal(s.rejected, 0);
+});

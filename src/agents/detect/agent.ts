@@ -26,6 +26,7 @@ import { mcpSkillsOnStore } from '../../mcp/skills/detect.ts';
 import { SignalOutbox } from './signal-outbox.ts';
 import { ApprovedRules } from './rules/approved.ts';
 import { RuleForwarder } from './rules/forwarder.ts';
+import { ProposalWorker } from './rules/proposal-worker.ts';
 import { ruleSkills } from './rules/skills.ts';
 import { SqlOutboxJournal } from './signal-outbox-store.ts';
 import type { SignalUpdate } from '../../gate/signals.ts';
@@ -111,6 +112,8 @@ export async function createDetectAgent(ctx: AgentContext): Promise<AgentParts> 
   await approvedRules.load((proposalId, err) =>
     logger.error({ proposalId, err: String(err) }, 'approved rules no longer compile; skipped'),
   );
+  // rules.propose backtests on a worker thread, off the event loop that ingests and gates.
+  const proposals = new ProposalWorker(store, { logger });
   const ruleForwarder = new RuleForwarder({
     rules: approvedRules,
     registry,
@@ -124,7 +127,7 @@ export async function createDetectAgent(ctx: AgentContext): Promise<AgentParts> 
     onSignal,
     // Every event is kept (bounded) before its signal is reported, so the report can carry it;
     // an approved rule's match is tagged and forwarded even under the gate's threshold.
-    onDecision: (event, decision) => ruleForwarder.observe(event, decision, (wire) => store.add([wire])),
+    onDecision: (event, decision) => ruleForwarder.observe(event, decision, (e) => store.add([e])),
   });
   logger.info({ ingest: detect.ingestUrl }, 'ingest listening');
 
@@ -159,9 +162,10 @@ export async function createDetectAgent(ctx: AgentContext): Promise<AgentParts> 
 
   return {
     description: 'Scores every Falco event with the Isolation Forest gate and reports anomalous workloads',
-    skills: [feedback, query, ...ruleSkills({ store, rules: approvedRules }), ...mcpSkillsOnStore(store)],
+    skills: [feedback, query, ...ruleSkills({ proposals, rules: approvedRules }), ...mcpSkillsOnStore(store)],
     ready: () => true,
     close: async () => {
+      await proposals.close();
       await detect.close();
       // Give undelivered signal reports a moment; the coordinator may be stopping too.
       await Promise.race([outbox.flush(), new Promise((r) => setTimeout(r, 3_000).unref())]);

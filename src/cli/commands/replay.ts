@@ -19,6 +19,7 @@ interface ReplayCliOptions {
   url: string;
   batch: string;
   rate?: string;
+  concurrency: string;
   json?: boolean;
   cluster?: string;
   maxRetries: string;
@@ -90,6 +91,7 @@ export const registerReplayCommand: CommandRegistrar = (program) => {
     .option('--url <url>', 'ingest endpoint', DEFAULT_REPLAY_URL)
     .option('--batch <n>', 'events per request', '500')
     .option('--rate <events_per_s>', 'pace the replay to this many events per second')
+    .option('--concurrency <n>', 'requests in flight at once, as several Falco nodes post', '1')
     .option('--cluster <name>', 'cluster name for local validation, as the ingest is configured')
     .option(
       '--max-retries <n>',
@@ -101,6 +103,7 @@ export const registerReplayCommand: CommandRegistrar = (program) => {
     .action(async (file: string, opts: ReplayCliOptions) => {
       const batch = positiveNumber('--batch', opts.batch, true) as number;
       const rate = positiveNumber('--rate', opts.rate, false);
+      const concurrency = positiveNumber('--concurrency', opts.concurrency, true) as number;
       const maxRetries = Number(opts.maxRetries);
       if (!Number.isInteger(maxRetries) || maxRetries < 0) {
         throw new FalconerError(
@@ -116,6 +119,7 @@ export const registerReplayCommand: CommandRegistrar = (program) => {
         summary = await replayStream(input, target, {
           batch,
           maxRetries,
+          concurrency,
           ...(rate !== undefined && { rate }),
           ...(opts.cluster !== undefined && { normalize: { cluster: opts.cluster } }),
           ...(reporter.onProgress !== undefined && { onProgress: reporter.onProgress }),

@@ -50,25 +50,21 @@ export class RuleForwarder {
   }
 
   /**
-   * Matches one gated event and hands its wire form (tagged when it matched)
-   * to `keep` (the event store). Returns the signal update to report when a
+   * Matches one gated event and hands it to `keep` (the event store, which makes its own bounded
+   * copy), in wire form with the rule tags when it matched. Returns the signal update to report when a
    * rule matched and the gate did not forward the event.
    */
   observe(
     event: NormalizedEvent,
     decision: GateDecision,
-    keep: (wire: EventWire) => void,
+    keep: (event: NormalizedEvent | EventWire) => void,
   ): SignalUpdate | undefined {
-    if (this.rules.size === 0) {
-      keep(toEventWire(event));
-      return undefined;
-    }
-    const names = this.rules.match(event);
-    const wire = toEventWire(event);
+    const names = this.rules.size === 0 ? [] : this.rules.match(event);
     if (names.length === 0) {
-      keep(wire);
+      keep(event);
       return undefined;
     }
+    const wire = toEventWire(event);
     const tags = names.slice(0, MAX_TAGS).map((n) => clip(`${RULE_TAG_PREFIX}${n}`, 128));
     wire.tags = [...wire.tags.filter((t) => !tags.includes(t)).slice(0, MAX_TAGS - tags.length), ...tags];
     keep(wire);

@@ -79,11 +79,11 @@ export interface ProposeOptions {
 }
 
 /**
- * This runs on detect's event loop (about 1.2 s for 50,000 events on an idle
- * core; more under load), so the baseline is the newest 50,000 events: at
- * 0.1 % that still allows at most 50 hits, enough to tell a noisy rule.
+ * A proposal takes about 1.2 s for 50,000 events on an idle core (in detect's proposal worker, off
+ * its event loop), so the baseline is the newest 50,000 events: at 0.1 % that still allows at most
+ * 50 hits, enough to tell a noisy rule.
  */
-const DEFAULT_MAX_BASELINE_EVENTS = 50_000;
+export const DEFAULT_MAX_BASELINE_EVENTS = 50_000;
 
 /** The last `n` items of an oldest-first iteration, without copying the whole store first. */
 function newest<T>(items: Iterable<T>, n: number): T[] {
@@ -97,24 +97,52 @@ function newest<T>(items: Iterable<T>, n: number): T[] {
   return ring.length < n ? ring : [...ring.slice(next), ...ring.slice(0, next)];
 }
 
+/** The incident's events still in the store, each once, in the order given. */
+export function incidentEventsOf(store: Pick<EventStore, 'get'>, eventIds: readonly string[]): EventWire[] {
+  const incident: EventWire[] = [];
+  const seen = new Set<string>();
+  for (const id of eventIds) {
+    const ev = seen.has(id) ? undefined : store.get(id);
+    seen.add(id);
+    if (ev !== undefined) incident.push(ev);
+  }
+  return incident;
+}
+
+export const NO_INCIDENT_EVENTS: RulesProposeOutput = {
+  status: 'none',
+  reason: "none of the incident's events is in the event store any more",
+};
+
 export function proposeRule(
   store: Pick<EventStore, 'get' | 'iterate'>,
   input: RulesProposeInput,
   opts: ProposeOptions = {},
 ): RulesProposeOutput {
-  const maxBaselineRate = opts.maxBaselineRate ?? DEFAULT_MAX_BASELINE_RATE;
-  const incident: EventWire[] = [];
-  const seen = new Set<string>();
-  for (const id of input.eventIds) {
-    const ev = seen.has(id) ? undefined : store.get(id);
-    seen.add(id);
-    if (ev !== undefined) incident.push(ev);
-  }
-  if (incident.length === 0)
-    return { status: 'none', reason: "none of the incident's events is in the event store any more" };
-  const incidentEvents = asEvents(incident);
+  const incident = incidentEventsOf(store, input.eventIds);
+  if (incident.length === 0) return NO_INCIDENT_EVENTS;
   const maxBaseline = opts.maxBaselineEvents ?? DEFAULT_MAX_BASELINE_EVENTS;
-  const baseline = materializeBaseline(() => asEvents(newest(store.iterate(), maxBaseline)), incidentEvents);
+  return proposeFrom(incident, () => newest(store.iterate(), maxBaseline), input, opts);
+}
+
+/**
+ * The proposal from the incident's events and a baseline (stored events, the incident's own
+ * are left out by id): pure, so it runs the same on detect's event loop or in the proposal worker.
+ */
+export function proposeFrom(
+  incident: readonly EventWire[],
+  baselineEvents: () => Iterable<EventWire>,
+  input: RulesProposeInput,
+  opts: Pick<ProposeOptions, 'maxBaselineRate'> = {},
+): RulesProposeOutput {
+  const maxBaselineRate = opts.maxBaselineRate ?? DEFAULT_MAX_BASELINE_RATE;
+  if (incident.length === 0) return NO_INCIDENT_EVENTS;
+  const incidentEvents = asEvents(incident);
+  // Stored events are the wire form of normalized events; the rule machinery reads the same fields.
+  const baseline = materializeBaseline(
+    () => baselineEvents() as unknown as Iterable<NormalizedEvent>,
+    incidentEvents,
+  );
 
   let candidateProblems: string[] = [];
   if (input.candidate !== undefined && input.candidate.trim() !== '') {

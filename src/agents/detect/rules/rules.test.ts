@@ -22,6 +22,7 @@ import { toWorkloadWire } from '../../event-wire.ts';
 import { ApprovedRules } from './approved.ts';
 import { RuleForwarder } from './forwarder.ts';
 import { proposeRule } from './propose.ts';
+import { ProposalWorker } from './proposal-worker.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'falconer-detect-rules-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -106,6 +107,51 @@ test('rules.propose: a good candidate is kept, a noisy or invalid one is replace
   assert.equal(none.status, 'none');
 });
 
+/** A proposal without its timings (they differ from run to run). */
+function untimed(out: unknown): unknown {
+  return JSON.parse(JSON.stringify(out), (k, v: unknown) =>
+    k === 'elapsedMs' || k === 'eventsPerSecond' ? 0 : v,
+  ) as unknown;
+}
+
+test('rules.propose on the worker thread: the same answer, only new events copied, stops when idle', async () => {
+  const { store, attack } = storeWithAttack();
+  const worker = new ProposalWorker(store, { idleMs: 300, chunkEvents: 300 });
+  try {
+    const withCandidate = input(attack, rule('evt.type = execve and proc.name = xmrig'));
+    const viaWorker = await worker.propose(withCandidate);
+    assert.deepEqual(untimed(viaWorker), untimed(proposeRule(store, withCandidate)));
+    assert.equal(worker.eventsSent, 2003);
+    assert.equal(worker.active, true);
+
+    const later = Array.from({ length: 50 }, (_, i) =>
+      alert('web-2', 'curl', `curl -s ${i}`, T0 + 70_000 + i),
+    );
+    store.add(later);
+    // Three at once queue one behind the other; the second and third copy nothing new.
+    const [a, b, c] = await Promise.all([
+      worker.propose(input(attack)),
+      worker.propose(withCandidate),
+      worker.propose({ ...input(attack), eventIds: ['gone'] }),
+    ]);
+    assert.equal(worker.eventsSent, 2053);
+    assert.ok(a.status === 'proposed' && a.origin === 'synthesized');
+    assert.equal(a.report.baseline.events, 2050);
+    assert.deepEqual(untimed(a), untimed(proposeRule(store, input(attack))));
+    assert.ok(b.status === 'proposed' && b.origin === 'candidate');
+    assert.equal(c.status, 'none');
+
+    await new Promise((r) => setTimeout(r, 800));
+    assert.equal(worker.active, false, 'stopped after idleMs: its copy of the events is freed');
+    const again = await worker.propose(withCandidate);
+    assert.deepEqual(untimed(again), untimed(proposeRule(store, withCandidate)));
+    assert.equal(worker.eventsSent, 2053 + 2053, 'a new worker gets the whole baseline again');
+  } finally {
+    await worker.close();
+  }
+  await assert.rejects(worker.propose(input(attack)), (e) => isFalconerError(e, 'DETECT_PROPOSAL_FAILED'));
+});
+
 function decision(forwarded: boolean): GateDecision {
   return {
     eventId: 'x',
@@ -140,8 +186,9 @@ test('approved rules: persisted, reloaded, validated; matches tagged, forwarded 
     assert.equal(await reloaded.load(), 1);
     const registry = new Registry();
     const forwarder = new RuleForwarder({ rules: reloaded, registry });
-    const stored: EventWire[] = [];
-    const keep = (w: EventWire) => stored.push(w);
+    // Kept as the event store gets them: the event itself, or its tagged wire form when a rule matched.
+    const stored: (NormalizedEvent | EventWire)[] = [];
+    const keep = (e: NormalizedEvent | EventWire) => stored.push(e);
 
     const benign = alert('web-1', 'curl', 'curl x', T0);
     assert.equal(forwarder.observe(benign, decision(false), keep), undefined);

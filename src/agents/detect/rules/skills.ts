@@ -1,19 +1,10 @@
 /** Detect's rule skills: `rules.propose` and `rules.apply` (coordinator → detect). */
 import { defineSkill } from '../../../a2a/skill.ts';
-import type { EventStore } from '../../../store/event-store.ts';
 import { RulesApplyInput, RulesApplyOutput, RulesProposeInput, RulesProposeOutput } from '../../contracts.ts';
 import type { ApprovedRules } from './approved.ts';
-import { proposeRule } from './propose.ts';
+import type { ProposalWorker } from './proposal-worker.ts';
 
-export function ruleSkills(deps: { store: EventStore; rules: ApprovedRules }) {
-  // Synthesis is synchronous CPU work on detect's event loop (about 0.4–1.5 s on a 100k-event store):
-  // one at a time, so that several true positives at once never stall ingest for their sum.
-  let queue: Promise<unknown> = Promise.resolve();
-  const oneAtATime = <T>(fn: () => T): Promise<T> => {
-    const run = queue.then(fn, fn);
-    queue = run.catch(() => undefined);
-    return run;
-  };
+export function ruleSkills(deps: { proposals: ProposalWorker; rules: ApprovedRules }) {
   const propose = defineSkill({
     id: 'rules.propose',
     name: 'Rule proposal',
@@ -22,7 +13,8 @@ export function ruleSkills(deps: { store: EventStore; rules: ApprovedRules }) {
     input: RulesProposeInput,
     output: RulesProposeOutput,
     handle: async (input, ctx) => {
-      const out = await oneAtATime(() => proposeRule(deps.store, input));
+      // On the proposal worker thread (1–2 s of CPU each), one at a time.
+      const out = await deps.proposals.propose(input);
       ctx.logger.info(
         {
           incidentId: input.incidentId,
