@@ -138,6 +138,16 @@ const COMMAND_CACHE_SIZE = 2048;
 const MAX_CACHED_COMMAND_LENGTH = 256;
 /** Table slot, string header and a four-field object per memoized command line. */
 const COMMAND_ENTRY_OVERHEAD = 136;
+/**
+ * (workload, rule, process, parent) tuples memoized with their planned keys (two-way sets; an older
+ * tuple is dropped), and the most characters of rule + process + parent memoized: at most ~2.3 MB.
+ */
+const IDENTITY_CACHE_SIZE = 2048;
+const MAX_CACHED_IDENTITY_CHARS = 160;
+/** Table slot and an IdentityPlan object (strings held besides, counted by their characters). */
+const IDENTITY_ENTRY_OVERHEAD = 240;
+/** Longest user name and command line an identity entry remembers (its sub-memos). */
+const MAX_CACHED_USER_LENGTH = 64;
 
 // Exact decayed totals: how many events carried each categorical feature (the rarity denominators).
 const T_RULE = 0;
@@ -209,6 +219,48 @@ interface WorkloadHashes {
   /** What the hashes were computed from besides the pod key: containers of one pod differ in both. */
   readonly container: string | undefined;
   readonly imageName: string | undefined;
+}
+
+/**
+ * What plan() derives from an event's identity (workload, rule, process, parent) — pure functions
+ * of those four, memoized because a workload repeats the same few tuples all day (see
+ * Featurizer.identityPlan). The mixed keys are the planned sketch keys, in plan() order; a sub-memo
+ * of the tuple's last command line, connection and user saves their keys too (ints and one string
+ * compare instead of hashing).
+ */
+class IdentityPlan {
+  ownerTotal = 0;
+  rule = 0;
+  ownerRule = 0;
+  process = 0;
+  lineage = 0;
+  ownerProcess = 0;
+  ownerLineage = 0;
+  /** Mixed image→process key; -1 when the workload has no image (computed per event then). */
+  imageProcess = -1;
+  processHash = 0;
+  /** Short-term repetition key (not mixed). */
+  recent = 0;
+  /** Last command line seen with this tuple, its stats and its owner→command key (mixed). */
+  command: CommandStats | undefined = undefined;
+  commandKey = 0;
+  ownerCommand = 0;
+  /** Last connection: server port and class code (class + 16 when inbound), and its three mixed keys (-2: none yet). */
+  peerPort = -2;
+  peerCode = -1;
+  portKey = 0;
+  classKey = 0;
+  ownerDest = 0;
+  /** Last user name and its mixed key. */
+  user: string | undefined = undefined;
+  userKey = 0;
+
+  constructor(
+    readonly hashes: WorkloadHashes,
+    readonly ruleText: string,
+    readonly procName: string,
+    readonly pname: string | undefined,
+  ) {}
 }
 
 /** A usable string field: Falco writes null, "" or "<NA>" for a field without value. */
@@ -309,6 +361,33 @@ function commandSet(s: string): number {
   return (Math.imul(h, 0x2c1b3c6d) >>> 16) & (COMMAND_CACHE_SIZE / 2 - 1);
 }
 
+/**
+ * Set of an identity tuple in the memo: the owner hash mixed with the strings' lengths and a few
+ * of their characters (first, middle, last), so the cost does not grow with the text.
+ */
+function identitySet(
+  owner: number,
+  rule: string,
+  procName: string,
+  pname: string | undefined,
+  pnameLength: number,
+): number {
+  const rn = rule.length;
+  const pn = procName.length;
+  let h = Math.imul(owner ^ rn, 0x01000193);
+  h = Math.imul(h ^ (pn | (pnameLength << 16)), 0x01000193);
+  h = Math.imul(h ^ rule.charCodeAt(rn >>> 1) ^ (rule.charCodeAt(rn - 1) << 16), 0x01000193);
+  h = Math.imul(h ^ procName.charCodeAt(0) ^ (procName.charCodeAt(pn - 1) << 16), 0x01000193);
+  if (pname !== undefined) h = Math.imul(h ^ pname.charCodeAt(pnameLength >>> 1), 0x01000193);
+  h ^= h >>> 15;
+  return (Math.imul(h, 0x2c1b3c6d) >>> 16) & (IDENTITY_CACHE_SIZE / 2 - 1);
+}
+
+/** Characters an identity entry holds (counted for the memory estimate). */
+function identityChars(id: IdentityPlan): number {
+  return id.ruleText.length + id.procName.length + (id.pname === undefined ? 0 : id.pname.length);
+}
+
 /** Blanks, quotes and the shell operators that glue words together. */
 function isCommandSeparator(c: number): boolean {
   return (
@@ -337,6 +416,10 @@ export class Featurizer {
   private readonly commands = new Array<CommandStats | undefined>(COMMAND_CACHE_SIZE).fill(undefined);
   private commandEntries = 0;
   private commandChars = 0;
+  /** Identity memo: IDENTITY_CACHE_SIZE / 2 sets of two ways (see identityPlan). */
+  private readonly identities = new Array<IdentityPlan | undefined>(IDENTITY_CACHE_SIZE).fill(undefined);
+  private identityEntries = 0;
+  private identityChars = 0;
   private readonly buffer = new Float64Array(FEATURE_COUNT);
   private readonly peer: Peer = { cls: 'unknown', port: -1, inbound: false };
   // Planned events (see plan()): per slot, the sketch keys to read and learn, and what each read is for.
@@ -406,7 +489,11 @@ export class Featurizer {
       this.owners.size * OWNER_ENTRY_OVERHEAD +
       this.ownerKeyChars * 2 +
       this.commandEntries * COMMAND_ENTRY_OVERHEAD +
-      this.commandChars * 2
+      this.commandChars * 2 +
+      // Each identity entry may also hold a command line and a user name (its sub-memos).
+      this.identityEntries *
+        (IDENTITY_ENTRY_OVERHEAD + (MAX_CACHED_COMMAND_LENGTH + MAX_CACHED_USER_LENGTH) * 2) +
+      this.identityChars * 2
     );
   }
 
@@ -416,7 +503,10 @@ export class Featurizer {
       this.sketch.bytes +
       this.recentSketch.bytes +
       this.options.ownerCacheSize * (OWNER_ENTRY_OVERHEAD + MAX_CACHED_KEY_LENGTH * 2) +
-      COMMAND_CACHE_SIZE * (COMMAND_ENTRY_OVERHEAD + MAX_CACHED_COMMAND_LENGTH * 2)
+      COMMAND_CACHE_SIZE * (COMMAND_ENTRY_OVERHEAD + MAX_CACHED_COMMAND_LENGTH * 2) +
+      IDENTITY_CACHE_SIZE *
+        (IDENTITY_ENTRY_OVERHEAD +
+          (MAX_CACHED_IDENTITY_CHARS + MAX_CACHED_COMMAND_LENGTH + MAX_CACHED_USER_LENGTH) * 2)
     );
   }
 
@@ -456,6 +546,14 @@ export class Featurizer {
     this.planTime[slot] = ev.timeMs;
     this.planBase = slot * MAX_KEYS;
     this.nPlanned = 0;
+    // A syscall event with a process (almost all of them): its identity keys come from the memo.
+    if (ev.source !== 'k8s_audit') {
+      const procName = usable(fields['proc.name']);
+      if (procName !== undefined) {
+        this.planProcessEvent(ev, fields, procName, out, slot);
+        return;
+      }
+    }
 
     // An API request's actor is its user (a service account is a workload's identity); a syscall's is its workload.
     const auditUser = ev.source === 'k8s_audit' ? usable(fields['ka.user.name']) : undefined;
@@ -547,15 +645,7 @@ export class Featurizer {
       hashInt(ruleKey, hashInt(processHash, hashInt(parentHash, S_OWNER_RECENT))),
     );
 
-    // File-path prefix.
-    let path = usable(fields['fd.name']);
-    if (path === undefined || path.charCodeAt(0) !== 47) path = usable(fields['fs.path.name']);
-    if (path !== undefined && path.charCodeAt(0) === 47) {
-      const pathKey = hashPathPrefix(path, S_PATH);
-      this.want(pathKey, F_PATH_PREFIX_RARITY, T_PATH);
-    } else {
-      out[F_PATH_PREFIX_RARITY] = 0;
-    }
+    this.planPath(fields, out);
 
     // User (container user, or the API user for k8s_audit).
     const user = usable(fields['user.name']) ?? usable(fields['ka.user.name']);
@@ -587,6 +677,179 @@ export class Featurizer {
       out[F_OWNER_COMMAND_NOVELTY] = 0;
     }
     this.planKeys[slot] = this.nPlanned;
+  }
+
+  /**
+   * plan() of a non-audit event with a process: the same keys in the same order as the general
+   * path, taken from the identity memo (see identityPlan) instead of hashed again.
+   */
+  private planProcessEvent(
+    ev: NormalizedEvent,
+    fields: Fields,
+    procName: string,
+    out: Float64Array,
+    slot: number,
+  ): void {
+    const wh = this.workloadHashes(ev.workload);
+    const id = this.identityPlan(wh, ev.rule, procName, usable(fields['proc.pname']));
+    const owner = wh.owner;
+    this.wantMixed(id.ownerTotal, -1, -1);
+    this.wantMixed(id.rule, F_RULE_RARITY, T_RULE);
+    this.wantMixed(id.ownerRule, F_OWNER_RULE_NOVELTY, OWNER_TOTAL);
+    this.wantMixed(id.process, F_PROCESS_RARITY, T_PROCESS);
+    this.wantMixed(id.lineage, F_LINEAGE_RARITY, T_LINEAGE);
+    this.wantMixed(id.ownerProcess, F_OWNER_PROCESS_NOVELTY, OWNER_TOTAL);
+    this.wantMixed(id.ownerLineage, F_OWNER_LINEAGE_NOVELTY, OWNER_TOTAL);
+    if (id.imageProcess !== -1) {
+      this.wantMixed(id.imageProcess, F_IMAGE_PROCESS_RARITY, T_IMAGE_PROCESS);
+    } else {
+      // No image on the workload: container.image.repository of the event, if any (not memoized).
+      const imageBase = this.imageHash(wh, fields);
+      if (imageBase >= 0) {
+        this.want(hashInt(id.processHash, imageBase), F_IMAGE_PROCESS_RARITY, T_IMAGE_PROCESS);
+      } else {
+        out[F_IMAGE_PROCESS_RARITY] = 0;
+      }
+    }
+
+    const peer = this.peer;
+    if (extractPeer(fields, peer)) {
+      const cls = ADDRESS_CLASS_INDEX[peer.cls] + (peer.inbound ? 16 : 0);
+      const port = peer.port;
+      if (id.peerPort !== port || id.peerCode !== cls) {
+        id.portKey = mix32(hashInt(port, hashInt(peer.inbound ? 1 : 0, S_PORT)));
+        id.classKey = mix32(hashInt(cls, S_CLASS));
+        id.ownerDest = mix32(hashInt(owner, hashInt(port, hashInt(cls, S_OWNER_DEST))));
+        id.peerPort = port;
+        id.peerCode = cls;
+      }
+      this.wantMixed(id.portKey, F_DEST_PORT_RARITY, T_PORT);
+      this.wantMixed(id.classKey, F_DEST_CLASS_RARITY, T_CLASS);
+      this.wantMixed(id.ownerDest, F_OWNER_DEST_NOVELTY, OWNER_TOTAL);
+    } else {
+      out[F_DEST_PORT_RARITY] = 0;
+      out[F_DEST_CLASS_RARITY] = 0;
+      out[F_OWNER_DEST_NOVELTY] = 0;
+    }
+
+    this.planRecentKey[slot] = id.recent;
+    this.planPath(fields, out);
+
+    const user = usable(fields['user.name']) ?? usable(fields['ka.user.name']);
+    if (user !== undefined) {
+      if (user !== id.user) {
+        id.userKey = mix32(hashString(user, S_USER));
+        // Short names only: the memo's size stays bounded.
+        id.user = user.length <= MAX_CACHED_USER_LENGTH ? user : undefined;
+      }
+      this.wantMixed(id.userKey, F_USER_RARITY, T_USER);
+    } else {
+      out[F_USER_RARITY] = 0;
+    }
+
+    const level = ev.priorityLevel;
+    out[F_PRIORITY_SEVERITY] = Number.isInteger(level) && level >= 0 && level <= 7 ? 7 - level : 0;
+
+    const cmdline = usable(fields['proc.cmdline']);
+    if (cmdline !== undefined) {
+      let stats = id.command;
+      if (stats === undefined || stats.text !== cmdline) {
+        stats = this.commandStats(cmdline);
+        id.commandKey = mix32(stats.shapeKey);
+        id.ownerCommand = mix32(hashInt(owner, hashInt(stats.shapeKey, S_OWNER_COMMAND)));
+        id.command = cmdline.length <= MAX_CACHED_COMMAND_LENGTH ? stats : undefined;
+      }
+      out[F_CMDLINE_LENGTH] = stats.lengthBits;
+      out[F_CMDLINE_ENTROPY] = stats.entropy;
+      this.wantMixed(id.commandKey, F_COMMAND_RARITY, T_COMMAND);
+      this.wantMixed(id.ownerCommand, F_OWNER_COMMAND_NOVELTY, OWNER_TOTAL);
+    } else {
+      out[F_CMDLINE_LENGTH] = 0;
+      out[F_CMDLINE_ENTROPY] = 0;
+      out[F_COMMAND_RARITY] = 0;
+      out[F_OWNER_COMMAND_NOVELTY] = 0;
+    }
+    this.planKeys[slot] = this.nPlanned;
+  }
+
+  /** File-path prefix (fd.name when it is a path, else fs.path.name). */
+  private planPath(fields: Fields, out: Float64Array): void {
+    let path = usable(fields['fd.name']);
+    if (path === undefined || path.charCodeAt(0) !== 47) path = usable(fields['fs.path.name']);
+    if (path !== undefined && path.charCodeAt(0) === 47) {
+      const pathKey = hashPathPrefix(path, S_PATH);
+      this.want(pathKey, F_PATH_PREFIX_RARITY, T_PATH);
+    } else {
+      out[F_PATH_PREFIX_RARITY] = 0;
+    }
+  }
+
+  /**
+   * The identity keys of (workload, rule, process, parent), from a two-way set-associative memo
+   * whose set comes from the owner hash and the strings' lengths and end characters (no scan of
+   * the text): a hit compares the four (the workload's hashes by identity, the strings by value).
+   * Tuples longer than MAX_CACHED_IDENTITY_CHARS in all are computed and not kept.
+   */
+  private identityPlan(
+    wh: WorkloadHashes,
+    rule: string,
+    procName: string,
+    pname: string | undefined,
+  ): IdentityPlan {
+    const pnameLength = pname === undefined ? 0 : pname.length;
+    const ids = this.identities;
+    const way0 = identitySet(wh.owner, rule, procName, pname, pnameLength) << 1;
+    const first = ids[way0];
+    if (
+      first !== undefined &&
+      first.hashes === wh &&
+      first.ruleText === rule &&
+      first.procName === procName &&
+      first.pname === pname
+    )
+      return first;
+    const second = ids[way0 + 1];
+    if (
+      second !== undefined &&
+      second.hashes === wh &&
+      second.ruleText === rule &&
+      second.procName === procName &&
+      second.pname === pname
+    ) {
+      // Most recent first, so that the next lookup of this tuple hits the first way.
+      ids[way0] = second;
+      ids[way0 + 1] = first;
+      return second;
+    }
+    const id = new IdentityPlan(wh, rule, procName, pname);
+    const owner = wh.owner;
+    const ruleKey = hashString(rule, S_RULE);
+    const processHash = hashString(procName);
+    const parentHash = pname === undefined ? 0 : hashString(pname);
+    const processKey = hashInt(processHash, S_PROCESS);
+    const lineageKey = hashInt(processHash, hashInt(ARROW, hashInt(parentHash, S_LINEAGE)));
+    id.ownerTotal = mix32(hashInt(owner, S_OWNER_TOTAL));
+    id.rule = mix32(ruleKey);
+    id.ownerRule = mix32(hashInt(owner, hashInt(ruleKey, S_OWNER_RULE)));
+    id.process = mix32(processKey);
+    id.lineage = mix32(lineageKey);
+    id.ownerProcess = mix32(hashInt(owner, hashInt(processKey, S_OWNER_PROCESS)));
+    id.ownerLineage = mix32(hashInt(owner, hashInt(lineageKey, S_OWNER_LINEAGE)));
+    id.imageProcess = wh.image >= 0 ? mix32(hashInt(processHash, wh.image)) : -1;
+    id.processHash = processHash;
+    id.recent = hashInt(owner, hashInt(ruleKey, hashInt(processHash, hashInt(parentHash, S_OWNER_RECENT))));
+    const chars = rule.length + procName.length + pnameLength;
+    if (chars <= MAX_CACHED_IDENTITY_CHARS) {
+      if (second !== undefined) {
+        this.identityEntries--;
+        this.identityChars -= identityChars(second);
+      }
+      ids[way0 + 1] = first;
+      ids[way0] = id;
+      this.identityEntries++;
+      this.identityChars += chars;
+    }
+    return id;
   }
 
   /**
@@ -691,8 +954,13 @@ export class Featurizer {
    * `totalIndex` (OWNER_TOTAL: the owner's count, the first read). The key is also learnt.
    */
   private want(key: number, feature: number, totalIndex: number): void {
+    this.wantMixed(mix32(key), feature, totalIndex);
+  }
+
+  /** want() of a key already mixed (mix32). */
+  private wantMixed(mixed: number, feature: number, totalIndex: number): void {
     const i = this.planBase + this.nPlanned++;
-    this.planMixed[i] = mix32(key);
+    this.planMixed[i] = mixed;
     this.planFeature[i] = feature;
     this.planTotal[i] = totalIndex;
   }
@@ -740,6 +1008,9 @@ export class Featurizer {
     this.commands.fill(undefined);
     this.commandEntries = 0;
     this.commandChars = 0;
+    this.identities.fill(undefined);
+    this.identityEntries = 0;
+    this.identityChars = 0;
     this.learned = 0;
   }
 

@@ -31,19 +31,34 @@ export function quantileThreshold(scores: Float64Array, forwardRate: number): nu
     (wanted <= MAX_HEAP_SELECT ? largestKth(scores, wanted) : undefined) ??
     selectKth(scores.slice(), n - wanted);
   // O(n) tie check instead of a sort: how many are >= s, and the next distinct score above it.
+  const atOrAbove = countAtOrAbove(scores, s);
+  const nextAbove = tieNextAbove;
+  if (atOrAbove <= wanted) return s;
+  if (nextAbove !== Infinity) return nextAbove;
+  // Every top score is tied: forward nothing rather than all of them.
+  return Math.min(1, s + Math.max(Number.EPSILON, Math.abs(s) * Number.EPSILON * 4));
+}
+
+/** The smallest score above the last countAtOrAbove() threshold (Infinity when none). */
+let tieNextAbove = Infinity;
+
+/**
+ * How many scores are >= s; leaves the next distinct score above s in tieNextAbove. A loop of its
+ * own: the caller runs once per recalibration, so V8 compiles it on stack mid-loop, and the code
+ * after an inlined loop (never run before) would deoptimize it on every call.
+ */
+function countAtOrAbove(scores: Float64Array, s: number): number {
   let atOrAbove = 0;
   let nextAbove = Infinity;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < scores.length; i++) {
     const v = scores[i]!;
     if (v >= s) {
       atOrAbove++;
       if (v > s && v < nextAbove) nextAbove = v;
     }
   }
-  if (atOrAbove <= wanted) return s;
-  if (nextAbove !== Infinity) return nextAbove;
-  // Every top score is tied: forward nothing rather than all of them.
-  return Math.min(1, s + Math.max(Number.EPSILON, Math.abs(s) * Number.EPSILON * 4));
+  tieNextAbove = nextAbove;
+  return atOrAbove;
 }
 
 /** Up to this many top scores, quantileThreshold selects with a heap rather than by quickselect. */
