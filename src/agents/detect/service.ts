@@ -37,6 +37,12 @@ import type { Logger } from '../../telemetry/logger.ts';
 
 export const EVENTS_TOPIC = 'falco.events';
 
+/** Events gated between two turns of the event loop (see the bus handler). */
+const SCORE_SLICE = 128;
+
+/** Lets pending I/O (ingest requests, A2A answers, timers) run before the next piece of CPU work. */
+const turnOfEventLoop = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
+
 export interface DetectServiceOptions {
   readonly config: FalconerConfig;
   readonly registry: Registry;
@@ -263,21 +269,30 @@ export async function startDetectService(opts: DetectServiceOptions): Promise<De
     async (all: readonly BusRecord<NormalizedEvent>[]) => {
       const records = fresh(all);
       if (records.length === 0) return;
-      // One batch call: the gate scores the batch with its batch kernel, with the same decisions as per event.
+      // Scored in slices with a turn of the event loop between them: a bus batch can be 512 events
+      // (tens of ms of gating and storing on a busy machine), and ingest requests that arrive meanwhile
+      // should wait for one slice, not the whole batch. The gate's decisions do not depend on how a
+      // stream is cut into processBatch calls.
       const events = records.map((record) => record.value);
-      heldSignals = [];
-      let decisions: GateDecision[];
-      try {
-        decisions = gate.processBatch(events);
-        if (opts.onDecision !== undefined)
-          for (let i = 0; i < events.length; i++) {
-            const ruleSignal = opts.onDecision(events[i]!, decisions[i]!);
-            if (ruleSignal) heldSignals.push(ruleSignal);
-          }
-      } finally {
-        const held = heldSignals;
-        heldSignals = null;
-        for (const update of held) onSignal(update);
+      const decisions: GateDecision[] = [];
+      for (let start = 0; start < events.length; start += SCORE_SLICE) {
+        if (start > 0) await turnOfEventLoop();
+        const slice =
+          start === 0 && events.length <= SCORE_SLICE ? events : events.slice(start, start + SCORE_SLICE);
+        heldSignals = [];
+        try {
+          const sliceDecisions = gate.processBatch(slice);
+          if (opts.onDecision !== undefined)
+            for (let i = 0; i < slice.length; i++) {
+              const ruleSignal = opts.onDecision(slice[i]!, sliceDecisions[i]!);
+              if (ruleSignal) heldSignals.push(ruleSignal);
+            }
+          for (const d of sliceDecisions) decisions.push(d);
+        } finally {
+          const held = heldSignals;
+          heldSignals = null;
+          for (const update of held) onSignal(update);
+        }
       }
       saveModelIfNew();
       if (signalPersists.length > 0) {
@@ -291,7 +306,7 @@ export async function startDetectService(opts: DetectServiceOptions): Promise<De
       // The bus hands the next batch over at once while it has a backlog, and scoring never waits on
       // I/O: without a turn of the event loop here, signal reports (and new ingest requests) would
       // wait until the whole backlog is scored.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await turnOfEventLoop();
     },
   );
   try {
