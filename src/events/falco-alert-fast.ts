@@ -9,8 +9,8 @@
 import { DEFAULT_SOURCE, MAX_PRIORITY_LENGTH, type FalcoAlert } from './falco-alert.ts';
 import type { EventLimits } from './limits.ts';
 import { parsePriority } from './priority.ts';
-import { isRfc3339 } from './time.ts';
-import type { FieldValue } from './types.ts';
+import { parseRfc3339 } from './time.ts';
+import type { FieldValue, Priority } from './types.ts';
 
 const EMPTY_FIELDS: Readonly<Record<string, FieldValue>> = Object.freeze({});
 const EMPTY_TAGS: readonly string[] = Object.freeze([]);
@@ -67,56 +67,112 @@ function validTags(tags: unknown[], limits: EventLimits): boolean {
   return true;
 }
 
-/** The validated alert, or undefined when the fast path cannot vouch for it (ask the schema). */
-export function parseAlertFast(raw: unknown, limits: EventLimits): FalcoAlert | undefined {
-  if (!isPlainRecord(raw)) return undefined;
+/**
+ * What checkAlertFast vouched for, with the schema's defaults applied: a scratch record reused
+ * from event to event (the normalizer builds its event from it without an intermediate alert).
+ */
+export interface FastAlertParts {
+  output: string;
+  priority: Priority;
+  rule: string;
+  source: string;
+  tags: readonly string[];
+  time: string;
+  /** Epoch ms of `time` (validated: never NaN). */
+  timeMs: number;
+  fields: Readonly<Record<string, FieldValue>>;
+  hostname: string | undefined;
+  uuid: string | undefined;
+}
+
+export function createFastAlertParts(): FastAlertParts {
+  return {
+    output: '',
+    priority: 'Debug',
+    rule: '',
+    source: DEFAULT_SOURCE,
+    tags: EMPTY_TAGS,
+    time: '',
+    timeMs: 0,
+    fields: EMPTY_FIELDS,
+    hostname: undefined,
+    uuid: undefined,
+  };
+}
+
+/**
+ * Whether the fast path vouches for `raw` (false: ask the schema); when it does, `parts` holds the
+ * alert's values as FalcoAlertSchema would give them.
+ */
+export function checkAlertFast(raw: unknown, limits: EventLimits, parts: FastAlertParts): boolean {
+  if (!isPlainRecord(raw)) return false;
   const max = limits.maxStringLength;
 
   const p = raw.priority;
-  if (typeof p !== 'string' || p.length > MAX_PRIORITY_LENGTH) return undefined;
+  if (typeof p !== 'string' || p.length > MAX_PRIORITY_LENGTH) return false;
   const priority = parsePriority(p);
-  if (priority === undefined) return undefined;
+  if (priority === undefined) return false;
 
   const rule = raw.rule;
-  if (typeof rule !== 'string' || rule.length === 0 || rule.length > max) return undefined;
+  if (typeof rule !== 'string' || rule.length === 0 || rule.length > max) return false;
 
   const time = raw.time;
-  if (typeof time !== 'string' || time.length > max || !isRfc3339(time)) return undefined;
+  if (typeof time !== 'string' || time.length > max) return false;
+  const timeMs = parseRfc3339(time);
+  if (timeMs !== timeMs) return false;
 
   let output = raw.output;
   if (output === undefined) output = '';
-  else if (typeof output !== 'string' || output.length > max) return undefined;
+  else if (typeof output !== 'string' || output.length > max) return false;
 
   const hostname = raw.hostname;
-  if (hostname !== undefined && (typeof hostname !== 'string' || hostname.length > max)) return undefined;
+  if (hostname !== undefined && (typeof hostname !== 'string' || hostname.length > max)) return false;
 
   let source = raw.source;
   if (source === undefined) source = DEFAULT_SOURCE;
-  else if (typeof source !== 'string' || source.length === 0 || source.length > max) return undefined;
+  else if (typeof source !== 'string' || source.length === 0 || source.length > max) return false;
 
   let tags = raw.tags;
   if (tags === undefined || tags === null) tags = EMPTY_TAGS;
-  else if (!Array.isArray(tags) || !validTags(tags, limits)) return undefined;
+  else if (!Array.isArray(tags) || !validTags(tags, limits)) return false;
 
   let fields = raw.output_fields;
   if (fields === undefined || fields === null) fields = EMPTY_FIELDS;
-  else if (!isPlainRecord(fields) || !validFields(fields, limits)) return undefined;
+  else if (!isPlainRecord(fields) || !validFields(fields, limits)) return false;
 
   const uuid = raw.uuid;
-  if (uuid !== undefined && (typeof uuid !== 'string' || uuid.length > max)) return undefined;
+  if (uuid !== undefined && (typeof uuid !== 'string' || uuid.length > max)) return false;
 
+  parts.output = output as string;
+  parts.priority = priority;
+  parts.rule = rule;
+  parts.source = source as string;
+  parts.tags = tags as readonly string[];
+  parts.time = time;
+  parts.timeMs = timeMs;
+  parts.fields = fields as Readonly<Record<string, FieldValue>>;
+  parts.hostname = hostname;
+  parts.uuid = uuid;
+  return true;
+}
+
+const scratch = createFastAlertParts();
+
+/** The validated alert, or undefined when the fast path cannot vouch for it (ask the schema). */
+export function parseAlertFast(raw: unknown, limits: EventLimits): FalcoAlert | undefined {
+  if (!checkAlertFast(raw, limits, scratch)) return undefined;
   const alert: {
     -readonly [K in keyof FalcoAlert]: FalcoAlert[K];
   } = {
-    output: output as string,
-    priority,
-    rule,
-    source: source as string,
-    tags: tags as readonly string[],
-    time,
-    output_fields: fields as Readonly<Record<string, FieldValue>>,
+    output: scratch.output,
+    priority: scratch.priority,
+    rule: scratch.rule,
+    source: scratch.source,
+    tags: scratch.tags,
+    time: scratch.time,
+    output_fields: scratch.fields,
   };
-  if (hostname !== undefined) alert.hostname = hostname;
-  if (uuid !== undefined) alert.uuid = uuid;
+  if (scratch.hostname !== undefined) alert.hostname = scratch.hostname;
+  if (scratch.uuid !== undefined) alert.uuid = scratch.uuid;
   return alert;
 }

@@ -6,7 +6,7 @@
 import { FalconerError } from '../errors.ts';
 import { FalcoEvent } from './event.ts';
 import { createFalcoAlertSchema, FalcoAlertSchema, type FalcoAlert } from './falco-alert.ts';
-import { parseAlertFast } from './falco-alert-fast.ts';
+import { checkAlertFast, createFastAlertParts, parseAlertFast } from './falco-alert-fast.ts';
 import { DEFAULT_EVENT_LIMITS, resolveEventLimits, type EventLimits } from './limits.ts';
 import { priorityLevel } from './priority.ts';
 import { schemaErrorDetail } from './schema-error.ts';
@@ -62,7 +62,28 @@ export function createNormalizer(opts: NormalizeOptions = {}): Normalizer {
     keyCache: new PodKeyCache(),
     workloadCache: new WorkloadCache(),
   };
-  return (raw) => toNormalizedEvent(validateAlert(raw, limits, schema), workloadOpts);
+  const parts = createFastAlertParts();
+  return (raw) => {
+    // The fast path builds the event straight from the validated parts (no intermediate alert).
+    if (!checkAlertFast(raw, limits, parts))
+      return toNormalizedEvent(validateAlert(raw, limits, schema), workloadOpts);
+    const hostname =
+      parts.hostname !== undefined && parts.hostname.length > 0 ? parts.hostname : UNKNOWN_HOST;
+    const fields = parts.fields;
+    return new FalcoEvent(
+      parts.timeMs,
+      parts.time,
+      parts.rule,
+      parts.priority,
+      priorityLevel(parts.priority),
+      parts.source,
+      hostname,
+      parts.tags,
+      parts.output,
+      fields,
+      workloadOf(fields, hostname, parts.source, workloadOpts),
+    );
+  };
 }
 
 const defaultNormalizer = createNormalizer();

@@ -31,5 +31,24 @@ export function parsePriority(value: string): Priority | undefined {
 
 /** 0 = Emergency … 7 = Debug, Falco's own order. */
 export function priorityLevel(priority: Priority): number {
+  // A switch rather than the map: this runs for every event.
+  switch (priority) {
+    case 'Emergency':
+      return 0;
+    case 'Alert':
+      return 1;
+    case 'Critical':
+      return 2;
+    case 'Error':
+      return 3;
+    case 'Warning':
+      return 4;
+    case 'Notice':
+      return 5;
+    case 'Informational':
+      return 6;
+    case 'Debug':
+      return 7;
+  }
   return LEVEL.get(priority) ?? PRIORITIES.length - 1;
 }

@@ -74,7 +74,7 @@ export class BinnedBatchScorer {
     private readonly sums: Float64Array,
   ) {}
 
-  /** pathSumsMemo's memo, created on first use. */
+  /** scoresMemo's memo, created on first use. */
   private memo: BinMemo | undefined;
 
   static build(f: ForestArrays, height: number): BinnedBatchScorer | null {
@@ -160,15 +160,19 @@ export class BinnedBatchScorer {
   }
 
   /**
-   * pathSums with a memo of binned rows. Two rows with the same bins take the same path in every
-   * tree, so their sums are identical (bit for bit: same leaves, same order). A stream of events
-   * repeats binned rows a lot (a few thousand distinct ones per 20,000 gate events), so the memo,
-   * which lives as long as this scorer (one model), walks only the rows it has not seen yet.
-   * Bounded: cleared when half full.
+   * Scores (2^(sum · scale), as IsolationForest.scoreBatch computes them from the path sums) with a
+   * memo of binned rows. Two rows with the same bins take the same path in every tree, so their sums
+   * and hence their scores are identical (bit for bit: same leaves, same order, same expression). A
+   * stream of events repeats binned rows a lot (a few thousand distinct ones per 20,000 gate
+   * events), so the memo, which lives as long as this scorer (one model, one scale), walks and
+   * exponentiates only the rows it has not seen yet. Bounded: cleared when half full.
    */
-  pathSumsMemo(data: Float64Array, n: number, out: Float64Array): void {
-    const memo = (this.memo ??= new BinMemo(this.d, this.blockRows));
-    const { blockRows, bins } = this;
+  scoresMemo(data: Float64Array, n: number, out: Float64Array, scale: number): void {
+    // One forest has one scale; another scale (never the case in the gate) starts a fresh memo.
+    let memo = this.memo;
+    if (memo === undefined || memo.scale !== scale)
+      memo = this.memo = new BinMemo(this.d, this.blockRows, scale);
+    const { blockRows, bins, sums } = this;
     for (let start = 0; start < n; start += blockRows) {
       const rows = Math.min(blockRows, n - start);
       this.binBlock(data, start, rows);
@@ -176,7 +180,8 @@ export class BinnedBatchScorer {
       const misses = memo.lookup(bins, rows);
       if (misses > 0) {
         this.walkBlock(memo.missBins, misses);
-        memo.fill(this.sums, misses);
+        for (let i = 0; i < misses; i++) sums[i] = Math.pow(2, sums[i]! * scale);
+        memo.fill(sums, misses);
       }
       memo.read(out, start, rows);
     }
@@ -254,7 +259,7 @@ export class BinnedBatchScorer {
 }
 
 /**
- * Open-addressing table from a binned row (d bin indices) to its path sum. A block is looked up
+ * Open-addressing table from a binned row (d bin indices) to its score under one model (one scale). A block is looked up
  * at once: rows not in the table are inserted (pending) and copied to missBins, to be walked
  * together; duplicates inside the block share one entry, so each distinct row is walked once.
  */
@@ -275,6 +280,8 @@ class BinMemo {
   constructor(
     private readonly d: number,
     blockRows: number,
+    /** The score scale the values were computed with. */
+    readonly scale: number,
   ) {
     let capacity = 8192;
     while (capacity < 4 * blockRows) capacity *= 2;
@@ -325,7 +332,7 @@ class BinMemo {
     return misses;
   }
 
-  /** Stores the walked sums of the misses. */
+  /** Stores the scores of the misses. */
   fill(sums: Float64Array, misses: number): void {
     for (let i = 0; i < misses; i++) this.values[this.missSlot[i]!] = sums[i]!;
   }

@@ -403,9 +403,11 @@ export class IsolationForest {
     }
     const scale = -1 / (this.treeCount * this.normalizer);
     if (this.batch) {
-      if (memo) this.batch.pathSumsMemo(data, n, result);
-      else this.batch.pathSums(data, n, result);
-      for (let i = 0; i < n; i++) result[i] = Math.pow(2, result[i]! * scale);
+      if (memo) this.batch.scoresMemo(data, n, result, scale);
+      else {
+        this.batch.pathSums(data, n, result);
+        for (let i = 0; i < n; i++) result[i] = Math.pow(2, result[i]! * scale);
+      }
     } else {
       for (let i = 0; i < n; i++) result[i] = Math.pow(2, this.pathSum(data, i * d) * scale);
     }
