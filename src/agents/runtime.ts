@@ -17,6 +17,7 @@ import { describeError } from '../errors.ts';
 import { AuditLog } from '../store/audit-log.ts';
 import { openDatabase, type Store } from '../store/db.ts';
 import { SqlIdempotencyStore } from '../store/idempotency.ts';
+import { runUntilStopped } from '../supervisor/stop-signal.ts';
 import { createLogger, type Logger } from '../telemetry/logger.ts';
 import { createMetricsRegistry } from '../telemetry/metrics.ts';
 import { initTracing } from '../telemetry/tracing.ts';
@@ -147,17 +148,8 @@ export async function runAgentUntilSignalled(
   opts: { databaseUrl?: string } = {},
 ): Promise<void> {
   const agent = await runAgent(name, config, factory, opts);
-  await new Promise<void>((done) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-      agent.context.logger.info({ signal }, 'signal received');
-      agent
-        .stop()
-        .catch((err: unknown) => agent.context.logger.error({ err: describeError(err) }, 'unclean stop'))
-        .finally(done);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  const { logger } = agent.context;
+  await runUntilStopped(agent.stop, {
+    onStopping: (reason) => logger.info({ reason }, 'stopping'),
+  }).catch((err: unknown) => logger.error({ err: describeError(err) }, 'unclean stop'));
 }

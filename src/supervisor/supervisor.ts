@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_BACKOFF, nextAttempt, restartDelay, type BackoffPolicy } from './backoff.ts';
+import { SUPERVISOR_PID_ENV } from './stop-signal.ts';
 
 export interface ProcessSpec {
   readonly name: string;
@@ -110,7 +111,8 @@ export class Supervisor {
   private launch(p: Supervised): void {
     const child = spawn(p.spec.command, [...p.spec.args], {
       cwd: p.spec.cwd,
-      env: { ...process.env, ...p.spec.env },
+      // The child stops by itself if this process disappears without stopping it (see stop-signal.ts).
+      env: { ...process.env, ...p.spec.env, [SUPERVISOR_PID_ENV]: String(process.pid) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     p.child = child;

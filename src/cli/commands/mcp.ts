@@ -10,6 +10,7 @@ import { loadConfig } from '../../config/load.ts';
 import { describeError } from '../../errors.ts';
 import type { FalconerConfig } from '../../config/schema.ts';
 import type { McpConfig } from '../../mcp/config.ts';
+import { runUntilStopped } from '../../supervisor/stop-signal.ts';
 import { createLogger } from '../../telemetry/logger.ts';
 import { integer } from '../options.ts';
 
@@ -81,20 +82,10 @@ export function registerMcpCommands(program: Command): void {
         opts.listen !== undefined ? parseListen(opts.listen) : { host: mcp.host, port: mcp.port };
       const running = await startMcpHttp({ ...base, ...listen, opsPort: opts.opsPort ?? mcp.opsPort });
       process.stderr.write(`falconer mcp: listening on ${running.http.url}\n`);
-      await new Promise<void>((done) => {
-        const onSignal = (): void => {
-          process.off('SIGTERM', onSignal);
-          process.off('SIGINT', onSignal);
-          running
-            .stop()
-            .catch((err: unknown) => logger.error({ err: describeError(err) }, 'unclean stop'))
-            .finally(() => {
-              logger.flush();
-              done();
-            });
-        };
-        process.on('SIGTERM', onSignal);
-        process.on('SIGINT', onSignal);
-      });
+      await runUntilStopped(running.stop, {
+        onStopping: (reason) => logger.info({ reason }, 'stopping'),
+      })
+        .catch((err: unknown) => logger.error({ err: describeError(err) }, 'unclean stop'))
+        .finally(() => logger.flush());
     });
 }

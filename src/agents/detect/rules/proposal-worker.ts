@@ -23,7 +23,7 @@ export interface ProposalWorkerOptions {
   readonly maxBaselineEvents?: number;
   /** ...and at most this many estimated bytes of them (default 128 MiB): bounds the worker's copy. */
   readonly maxBaselineBytes?: number;
-  /** Stored events per message to the worker (default 1,000: a few ms of copying each). */
+  /** Stored events per message to the worker (default 250: a few ms of copying each, then ingest runs). */
   readonly chunkEvents?: number;
   /** The worker stops after this long without a proposal (default 120 s). */
   readonly idleMs?: number;
@@ -62,7 +62,7 @@ export class ProposalWorker {
   ) {
     this.maxBaselineEvents = opts.maxBaselineEvents ?? DEFAULT_MAX_BASELINE_EVENTS;
     this.maxBaselineBytes = opts.maxBaselineBytes ?? 128 * 1024 * 1024;
-    this.chunkEvents = opts.chunkEvents ?? 1000;
+    this.chunkEvents = opts.chunkEvents ?? 250;
     this.idleMs = opts.idleMs ?? 120_000;
     this.maxHeapMiB = opts.maxHeapMiB ?? 384;
   }
