@@ -1,6 +1,6 @@
 /**
  * Free loopback ports for a whole platform (five agents × A2A + ops, the
- * ingest, the HITL API), as the FALCONER_* variables that move them, so that
+ * ingest, the HITL API, the MCP server and its ops), as the FALCONER_* variables that move them, so that
  * platform tests run beside each other and beside a developer's `falconer up`.
  */
 import { createServer } from 'node:net';
@@ -42,5 +42,7 @@ export async function platformPorts(): Promise<PlatformPorts> {
   const api = await freePort();
   env.FALCONER_INGEST_PORT = String(ingest);
   env.FALCONER_COORDINATOR_API_PORT = String(api);
+  env.FALCONER_MCP_PORT = String(await freePort());
+  env.FALCONER_MCP_OPS_PORT = String(await freePort());
   return { env, ingest, api, a2a, ops };
 }
