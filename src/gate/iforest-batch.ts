@@ -196,8 +196,17 @@ export class BinnedBatchScorer {
       const scale = bucketScale[j]!;
       const hintBase = bucketStart[j]!;
       const lastBucket = bucketStart[j + 1]! - hintBase - 1;
+      // Many features repeat their value from row to row (0 for an absent feature or a
+      // never-novel value, the same priority, office hours): the same value has the same bin.
+      // NaN never equals, so it is always searched (and lands in bin 0).
+      let lastX = Number.NaN;
+      let lastBin = 0;
       for (let r = 0; r < rows; r++) {
         const x = data[(start + r) * d + j]!;
+        if (x === lastX) {
+          bins[r * d + j] = lastBin;
+          continue;
+        }
         let b = (x - origin) * scale;
         // Also catches NaN; the hint only narrows the search, it never decides.
         if (!(b >= 0)) b = 0;
@@ -207,7 +216,10 @@ export class BinnedBatchScorer {
         let hi = hint[h + 1]!;
         while (lo > first && cuts[lo - 1]! >= x) lo--;
         while (hi < end && cuts[hi]! < x) hi++;
-        bins[r * d + j] = lowerBound(cuts, lo, hi, x) - first;
+        const bin = lowerBound(cuts, lo, hi, x) - first;
+        bins[r * d + j] = bin;
+        lastX = x;
+        lastBin = bin;
       }
     }
   }
