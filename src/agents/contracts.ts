@@ -221,6 +221,8 @@ export const NotificationKind = z.enum([
   'approval.needed',
   'incident.resolved',
   'incident.dismissed',
+  /** A signal that tells the analysis something new joined an open incident (before its re-analysis). */
+  'incident.updated',
 ]);
 export type NotificationKind = z.infer<typeof NotificationKind>;
 
@@ -236,6 +238,14 @@ export const NotifyInput = z.object({
   links: z.record(id, z.object({ approve: z.url(), reject: z.url() })),
   /** Link to the incident in the HITL API / console. */
   incidentUrl: z.url().optional(),
+  /** incident.updated: the signal that joined (its rules are attacker-influenced text). */
+  update: z
+    .object({
+      signalId: id,
+      rules: z.array(text(512)).max(64),
+      priorityLevel: z.number().int().min(0).max(7),
+    })
+    .optional(),
 });
 export type NotifyInput = z.infer<typeof NotifyInput>;
 export const NotifyOutput = z.object({

@@ -23,7 +23,7 @@
  * Incidents are serialized one by one and run concurrently up to a limit; a
  * peer call has a timeout, so a stuck peer never holds a slot for ever.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { FalconerError, describeError, isFalconerError } from '../../errors.ts';
 import { digestOf } from '../../store/audit-log.ts';
@@ -292,6 +292,8 @@ export class Coordinator {
     }
     let created = false;
     let reanalysis = false;
+    /** Whether responders were already told about the incident (its approval request went out). */
+    let notifiedStatus = false;
     let traceId: string;
     if (incidentId === undefined) {
       created = true;
@@ -356,6 +358,7 @@ export class Coordinator {
     } else {
       const inc = await getIncident(trx, incidentId);
       traceId = inc.traceId;
+      notifiedStatus = inc.status === 'awaiting_approval';
       if (REANALYSABLE_STATUSES.includes(inc.status)) {
         const previous = await trx
           .selectFrom('incident_signals')
@@ -403,6 +406,12 @@ export class Coordinator {
           .doUpdateSet({ report: JSON.stringify(input), received_at: now }),
       )
       .execute();
+    if (reanalysis && notifiedStatus) {
+      // Told at once, not when the (rate-limited) re-analysis comes round: a new stage of an attack
+      // on an incident awaiting approval is what a responder must see before approving. (Earlier, the
+      // notification still to come — approval needed, resolved — tells it.)
+      await this.enqueueUpdateNotification(trx, incidentId, signal, ctx.messageId);
+    }
     const output: SignalReportOutput = { incidentId, created };
     await putProcessed(trx, ctx.messageId, 'signal.report', output, now);
     return {
@@ -877,6 +886,44 @@ export class Coordinator {
       trx,
       {
         messageId: `${incident.id}:notify:${kind}${roundSuffix(round)}`,
+        incidentId: incident.id,
+        skill: 'notify',
+        payload: input,
+        at: this.clock(),
+      },
+      { dedupeKey, kind },
+    );
+  }
+
+  /** incident.updated for a late signal that requested a re-analysis; keyed by the report's message id. */
+  private async enqueueUpdateNotification(
+    trx: Db,
+    incidentId: string,
+    signal: SignalReportInput['signal'],
+    reportMessageId: string,
+  ): Promise<void> {
+    const incident = await getIncident(trx, incidentId);
+    const kind: NotificationKind = 'incident.updated';
+    const revision = createHash('sha256').update(reportMessageId).digest('hex').slice(0, 24);
+    const dedupeKey = `${incident.id}:${kind}:${revision}`;
+    const input: NotifyInput = {
+      kind,
+      dedupeKey,
+      incident: summarize(incident, await loadReports(trx, incident.id)),
+      ...(incident.analysis ? { analysis: incident.analysis } : {}),
+      proposals: incident.proposals ?? [],
+      links: {},
+      incidentUrl: `${this.publicUrl}/api/incidents/${encodeURIComponent(incident.id)}`,
+      update: {
+        signalId: signal.id,
+        rules: signal.rules.slice(0, 64),
+        priorityLevel: signal.priorityLevel,
+      },
+    };
+    await enqueueOutbox(
+      trx,
+      {
+        messageId: `${incident.id}:notify:${kind}:${revision}`,
         incidentId: incident.id,
         skill: 'notify',
         payload: input,

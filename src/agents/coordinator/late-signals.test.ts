@@ -65,6 +65,18 @@ test('late signals re-analyse an incident awaiting approval once per interval; u
     await h.coordinator.idle();
     assert.equal(h.peers.callsOf('analyse').length, 1);
     assert.equal((await getIncident(h.store.db, incidentId)).status, 'awaiting_approval');
+    // ...but the responders are told at once: one incident.updated per signal with something new.
+    const updates = h.peers
+      .callsOf('notify')
+      .map((c) => c.input as NotifyInput)
+      .filter((x) => x.kind === 'incident.updated');
+    assert.deepEqual(
+      updates.map((u) => u.update?.signalId),
+      ['s2', 's3'],
+    );
+    assert.equal(updates[1]?.update?.priorityLevel, 2);
+    assert.equal(new Set(updates.map((u) => u.dedupeKey)).size, 2);
+    assert.equal(updates[0]?.incident.id, incidentId);
 
     // The interval passed (the wake-up timer runs on real time; the test drives it with its clock).
     h.now.ms = t0 + INTERVAL + 1;

@@ -16,6 +16,7 @@ const TITLES: Readonly<Record<NotifyInput['kind'], string>> = {
   'approval.needed': 'Approval needed',
   'incident.resolved': 'Incident resolved',
   'incident.dismissed': 'Incident dismissed',
+  'incident.updated': 'New activity on incident',
 };
 
 export interface ProposalView {
@@ -42,6 +43,8 @@ export interface NotificationView {
   readonly techniques: string | undefined;
   /** Untrusted (analysis of attacker data). */
   readonly explanation: string | undefined;
+  /** incident.updated: the rules of the signal that joined (untrusted). */
+  readonly newActivity: string | undefined;
   readonly proposals: readonly ProposalView[];
   readonly incidentUrl: string | undefined;
 }
@@ -64,6 +67,7 @@ export function viewOf(n: NotifyInput): NotificationView {
         ? undefined
         : n.analysis.techniques.map((t) => `${t.id} ${t.name}`).join(', '),
     explanation: n.analysis?.explanation,
+    newActivity: n.update === undefined ? undefined : n.update.rules.join(', '),
     proposals: n.proposals.map((p) => {
       const links = n.links[p.id];
       return {

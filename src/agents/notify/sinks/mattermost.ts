@@ -30,6 +30,8 @@ export function mattermostPayload(
   if (v.verdict !== undefined) {
     fields.push({ short: true, title: 'Verdict', value: `${v.verdict} (${(v.confidence ?? 0).toFixed(2)})` });
   }
+  if (v.newActivity !== undefined)
+    fields.push({ short: false, title: 'New activity', value: inlineCode(v.newActivity, 600) });
   if (v.techniques !== undefined)
     fields.push({ short: false, title: 'ATT&CK', value: inlineCode(v.techniques, 600) });
   const actions = v.proposals.map((p) => {

@@ -38,6 +38,8 @@ export function slackPayload(n: NotifyInput): Record<string, unknown> {
       ],
     },
   ];
+  if (v.newActivity !== undefined)
+    blocks.push({ type: 'section', text: mrkdwn(`*New activity*\n${code(v.newActivity, 600)}`) });
   if (v.techniques !== undefined)
     blocks.push({ type: 'section', text: mrkdwn(`*ATT&amp;CK*\n${code(v.techniques, 600)}`) });
   if (v.explanation !== undefined) {
