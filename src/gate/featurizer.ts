@@ -256,7 +256,9 @@ class IdentityPlan {
   userKey = 0;
 
   constructor(
-    readonly hashes: WorkloadHashes,
+    /** Owner and image hashes of the workload: replicas of one owner share their entries. */
+    readonly owner: number,
+    readonly image: number,
     readonly ruleText: string,
     readonly procName: string,
     readonly pname: string | undefined,
@@ -786,8 +788,9 @@ export class Featurizer {
 
   /**
    * The identity keys of (workload, rule, process, parent), from a two-way set-associative memo
-   * whose set comes from the owner hash and the strings' lengths and end characters (no scan of
-   * the text): a hit compares the four (the workload's hashes by identity, the strings by value).
+   * whose set comes from the owner hash and the strings' lengths and a few characters (no scan of
+   * the text): a hit compares the owner and image hashes and the three strings. Replicas of one
+   * owner (a Deployment's or DaemonSet's pods) share their entries.
    * Tuples longer than MAX_CACHED_IDENTITY_CHARS in all are computed and not kept.
    */
   private identityPlan(
@@ -802,7 +805,8 @@ export class Featurizer {
     const first = ids[way0];
     if (
       first !== undefined &&
-      first.hashes === wh &&
+      first.owner === wh.owner &&
+      first.image === wh.image &&
       first.ruleText === rule &&
       first.procName === procName &&
       first.pname === pname
@@ -811,7 +815,8 @@ export class Featurizer {
     const second = ids[way0 + 1];
     if (
       second !== undefined &&
-      second.hashes === wh &&
+      second.owner === wh.owner &&
+      second.image === wh.image &&
       second.ruleText === rule &&
       second.procName === procName &&
       second.pname === pname
@@ -821,7 +826,7 @@ export class Featurizer {
       ids[way0 + 1] = first;
       return second;
     }
-    const id = new IdentityPlan(wh, rule, procName, pname);
+    const id = new IdentityPlan(wh.owner, wh.image, rule, procName, pname);
     const owner = wh.owner;
     const ruleKey = hashString(rule, S_RULE);
     const processHash = hashString(procName);
