@@ -238,11 +238,11 @@ export class WorkloadCache {
   }
 }
 
-/** Slot of an identity: its length and last 16 characters (pod names differ in their generated suffix). */
+/** Slot of an identity: its length and last 8 characters (pod names differ in their generated suffix). */
 function slotOf(id: string): number {
   const n = id.length;
   let h = n | 0;
-  for (let i = n > 16 ? n - 16 : 0; i < n; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  for (let i = n > 8 ? n - 8 : 0; i < n; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
   h ^= h >>> 15;
   return (Math.imul(h, 0x2c1b3c6d) >>> 20) & (WORKLOAD_CACHE_SLOTS - 1);
 }

@@ -893,7 +893,10 @@ export class Featurizer {
       const t = totals[base + i]!;
       // Rarity of a value whose decayed count is c among `total` events: −ln of its smoothed frequency.
       const total = t === OWNER_TOTAL ? ownerTotal : sketch.total(t);
-      out[features[base + i]!] = Math.log((total + 1) / (scaled[i]! * scale + 1));
+      const ratio = (total + 1) / (scaled[i]! * scale + 1);
+      // A value as common as its total (an owner's usual process or command) has ratio 1 and
+      // rarity 0, exactly what Math.log(1) gives: skip the call for those.
+      out[features[base + i]!] = ratio === 1 ? 0 : Math.log(ratio);
     }
 
     // Aggregates: one dimension in which anything strongly rare (or new for its owner) is extreme,
@@ -952,6 +955,23 @@ export class Featurizer {
     let sink = this.recentSketch.peekMixed(mix32(this.planRecentKey[slot]!));
     for (let i = 0; i < n; i++) sink += sketch.peekMixed(mixed[base + i]!);
     this.prefetchSink = sink;
+  }
+
+  /**
+   * Reads the parts of `ev` that plan() reads first (the event, its fields and their most used
+   * values) and returns a number to accumulate, so that a caller can bring several events into the
+   * cache together before planning them. Changes nothing.
+   */
+  touch(ev: NormalizedEvent): number {
+    const fields = ev.fields;
+    const proc = fields['proc.name'];
+    const name = fields['fd.name'];
+    return (
+      ev.timeMs +
+      ev.rule.length +
+      (typeof proc === 'string' ? proc.length : 0) +
+      (typeof name === 'string' ? name.length : 0)
+    );
   }
 
   /**

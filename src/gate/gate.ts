@@ -501,6 +501,11 @@ export class Gate {
       if (end === planEnd) {
         planFrom = end;
         planEnd = Math.min(limit, end + PLAN_AHEAD);
+        // Touch the events to plan in a short loop first: their objects were allocated a whole
+        // batch ago and are out of the near caches; independent loads here overlap their misses.
+        let sink = 0;
+        for (let k = planFrom; k < planEnd; k++) sink += featurizer.touch(events[k]!);
+        featurizer.prefetchSink = sink;
         for (let k = planFrom; k < planEnd; k++)
           featurizer.plan(events[k]!, this.chunkViews[k - start]!, k - planFrom);
       }
