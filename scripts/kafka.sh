@@ -112,7 +112,7 @@ EOF
 
 format_node() {
   local node_dir="$1" cluster_id="$2"
-  "${java_cmd[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$node_dir/server.properties" \
+  "${java_cmd[@]}" kafka.tools.StorageTool format --cluster-id="$cluster_id" -c "$node_dir/server.properties" \
     >"$node_dir/format.log" 2>&1 || {
     cat "$node_dir/format.log" >&2
     die "cannot format the storage of $node_dir"
@@ -164,9 +164,16 @@ stop_node() {
 }
 
 # A random KRaft cluster id: 16 random bytes, base64url without padding (what
-# `kafka-storage random-uuid` prints), made here to save a JVM start.
+# `kafka-storage random-uuid` prints), made here to save a JVM start. Like
+# Kafka's own, never one starting with '-': the storage tool would read it as
+# an option (seen once in CI: "argument --cluster-id/-t: expected one argument").
 cluster_id() {
-  head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
+  local id
+  for _ in 1 2 3 4 5 6 7 8; do
+    id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+    [[ "$id" != -* ]] && break
+  done
+  echo "${id#-}"
 }
 
 cmd="${1:-}"
