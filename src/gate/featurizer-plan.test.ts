@@ -67,3 +67,42 @@ test('the command-line memo gives the features of an unmemoized featurizer under
   }
   assert.ok(memo.stateBytes() <= memo.maxStateBytes);
 });
+
+test('the identity memo gives the features of a featurizer without memos under churn', () => {
+  const base = scenarioEvents(3000);
+  const rng = createRng(23);
+  // Replicas sharing an owner, rules and processes of equal lengths, over-long tuples, users,
+  // ports and command lines that change under one tuple: every way an entry can be hit or evicted.
+  const events = base.map((e, i) => {
+    const r = rng.next();
+    const fields: Record<string, unknown> = { ...e.fields };
+    let rule = e.rule;
+    if (r < 0.2) fields['proc.name'] = `p${String(i % 37).padStart(3, '0')}`;
+    else if (r < 0.3) rule = `Rule ${'x'.repeat(200)} ${i % 7}`;
+    else if (r < 0.4) fields['proc.pname'] = i % 2 === 0 ? undefined : `parent-${i % 11}`;
+    if (rng.next() < 0.2) fields['user.name'] = `u${i % 5}${rng.next() < 0.1 ? 'y'.repeat(100) : ''}`;
+    if (rng.next() < 0.2)
+      fields['fd.name'] =
+        `10.0.0.${i % 9}:4${i % 1000}->${i % 3 === 0 ? '52.0.1' : '10.0.1'}.${i % 5}:${80 + (i % 4)}`;
+    if (rng.next() < 0.2)
+      fields['proc.cmdline'] = `sh -c job-${i % 13}${rng.next() < 0.1 ? 'z'.repeat(300) : ''}`;
+    // Another replica of the same owner (the key names the pod, as workloadOf makes it).
+    const w = e.workload;
+    const replica =
+      w.pod === undefined ? undefined : `${w.pod.slice(0, -5)}${String(i % 9).padStart(5, 'b')}`;
+    const workload =
+      replica !== undefined && rng.next() < 0.3
+        ? { ...w, pod: replica, key: `pod:${w.cluster}/${w.namespace}/${replica}` }
+        : w;
+    return { ...e, id: e.id, rule, workload, fields } as NormalizedEvent;
+  });
+  const memo = new Featurizer();
+  const plain = new Featurizer();
+  for (let i = 0; i < events.length; i++) {
+    plain.clearMemos();
+    const want = Array.from(plain.featurize(events[i]!, new Float64Array(FEATURE_COUNT)));
+    const got = Array.from(memo.featurize(events[i]!, new Float64Array(FEATURE_COUNT)));
+    assert.deepEqual(got, want, `event ${i}`);
+  }
+  assert.ok(memo.stateBytes() <= memo.maxStateBytes);
+});

@@ -1024,6 +1024,21 @@ export class Featurizer {
     return stats;
   }
 
+  /**
+   * Forgets the memos of pure values (identity keys, command-line statistics, workload owners);
+   * features do not change, they are only computed again. Tests use it to check the memos.
+   */
+  clearMemos(): void {
+    this.owners.clear();
+    this.ownerKeyChars = 0;
+    this.commands.fill(undefined);
+    this.commandEntries = 0;
+    this.commandChars = 0;
+    this.identities.fill(undefined);
+    this.identityEntries = 0;
+    this.identityChars = 0;
+  }
+
   /** Forgets everything learnt (the owner cache too). */
   reset(): void {
     this.sketch.clear();
