@@ -68,111 +68,103 @@ function validTags(tags: unknown[], limits: EventLimits): boolean {
 }
 
 /**
- * What checkAlertFast vouched for, with the schema's defaults applied: a scratch record reused
- * from event to event (the normalizer builds its event from it without an intermediate alert).
+ * Receives what buildAlertFast vouched for, with the schema's defaults applied (timeMs is the
+ * epoch ms of `time`, never NaN), and builds the caller's value from it. Passing the values as
+ * arguments (rather than through a reused scratch object) keeps them out of long-lived objects:
+ * the event built from them is as young as they are.
  */
-export interface FastAlertParts {
-  output: string;
-  priority: Priority;
-  rule: string;
-  source: string;
-  tags: readonly string[];
-  time: string;
-  /** Epoch ms of `time` (validated: never NaN). */
-  timeMs: number;
-  fields: Readonly<Record<string, FieldValue>>;
-  hostname: string | undefined;
-  uuid: string | undefined;
-}
+export type FastAlertBuilder<T> = (
+  output: string,
+  priority: Priority,
+  rule: string,
+  source: string,
+  tags: readonly string[],
+  time: string,
+  timeMs: number,
+  fields: Readonly<Record<string, FieldValue>>,
+  hostname: string | undefined,
+  uuid: string | undefined,
+) => T;
 
-export function createFastAlertParts(): FastAlertParts {
-  return {
-    output: '',
-    priority: 'Debug',
-    rule: '',
-    source: DEFAULT_SOURCE,
-    tags: EMPTY_TAGS,
-    time: '',
-    timeMs: 0,
-    fields: EMPTY_FIELDS,
-    hostname: undefined,
-    uuid: undefined,
-  };
-}
-
-/**
- * Whether the fast path vouches for `raw` (false: ask the schema); when it does, `parts` holds the
- * alert's values as FalcoAlertSchema would give them.
- */
-export function checkAlertFast(raw: unknown, limits: EventLimits, parts: FastAlertParts): boolean {
-  if (!isPlainRecord(raw)) return false;
+/** build(...) of the validated alert, or undefined when the fast path cannot vouch for it (ask the schema). */
+export function buildAlertFast<T>(
+  raw: unknown,
+  limits: EventLimits,
+  build: FastAlertBuilder<T>,
+): T | undefined {
+  if (!isPlainRecord(raw)) return undefined;
   const max = limits.maxStringLength;
 
   const p = raw.priority;
-  if (typeof p !== 'string' || p.length > MAX_PRIORITY_LENGTH) return false;
+  if (typeof p !== 'string' || p.length > MAX_PRIORITY_LENGTH) return undefined;
   const priority = parsePriority(p);
-  if (priority === undefined) return false;
+  if (priority === undefined) return undefined;
 
   const rule = raw.rule;
-  if (typeof rule !== 'string' || rule.length === 0 || rule.length > max) return false;
+  if (typeof rule !== 'string' || rule.length === 0 || rule.length > max) return undefined;
 
   const time = raw.time;
-  if (typeof time !== 'string' || time.length > max) return false;
+  if (typeof time !== 'string' || time.length > max) return undefined;
   const timeMs = parseRfc3339(time);
-  if (timeMs !== timeMs) return false;
+  if (timeMs !== timeMs) return undefined;
 
   let output = raw.output;
   if (output === undefined) output = '';
-  else if (typeof output !== 'string' || output.length > max) return false;
+  else if (typeof output !== 'string' || output.length > max) return undefined;
 
   const hostname = raw.hostname;
-  if (hostname !== undefined && (typeof hostname !== 'string' || hostname.length > max)) return false;
+  if (hostname !== undefined && (typeof hostname !== 'string' || hostname.length > max)) return undefined;
 
   let source = raw.source;
   if (source === undefined) source = DEFAULT_SOURCE;
-  else if (typeof source !== 'string' || source.length === 0 || source.length > max) return false;
+  else if (typeof source !== 'string' || source.length === 0 || source.length > max) return undefined;
 
   let tags = raw.tags;
   if (tags === undefined || tags === null) tags = EMPTY_TAGS;
-  else if (!Array.isArray(tags) || !validTags(tags, limits)) return false;
+  else if (!Array.isArray(tags) || !validTags(tags, limits)) return undefined;
 
   let fields = raw.output_fields;
   if (fields === undefined || fields === null) fields = EMPTY_FIELDS;
-  else if (!isPlainRecord(fields) || !validFields(fields, limits)) return false;
+  else if (!isPlainRecord(fields) || !validFields(fields, limits)) return undefined;
 
   const uuid = raw.uuid;
-  if (uuid !== undefined && (typeof uuid !== 'string' || uuid.length > max)) return false;
+  if (uuid !== undefined && (typeof uuid !== 'string' || uuid.length > max)) return undefined;
 
-  parts.output = output as string;
-  parts.priority = priority;
-  parts.rule = rule;
-  parts.source = source as string;
-  parts.tags = tags as readonly string[];
-  parts.time = time;
-  parts.timeMs = timeMs;
-  parts.fields = fields as Readonly<Record<string, FieldValue>>;
-  parts.hostname = hostname;
-  parts.uuid = uuid;
-  return true;
+  return build(
+    output as string,
+    priority,
+    rule,
+    source as string,
+    tags as readonly string[],
+    time,
+    timeMs,
+    fields as Readonly<Record<string, FieldValue>>,
+    hostname,
+    uuid,
+  );
 }
 
-const scratch = createFastAlertParts();
+function toAlert(
+  output: string,
+  priority: Priority,
+  rule: string,
+  source: string,
+  tags: readonly string[],
+  time: string,
+  _timeMs: number,
+  fields: Readonly<Record<string, FieldValue>>,
+  hostname: string | undefined,
+  uuid: string | undefined,
+): FalcoAlert {
+  const alert: {
+    -readonly [K in keyof FalcoAlert]: FalcoAlert[K];
+  } = { output, priority, rule, source, tags, time, output_fields: fields };
+  if (hostname !== undefined) alert.hostname = hostname;
+  if (uuid !== undefined) alert.uuid = uuid;
+  return alert;
+}
 
 /** The validated alert, or undefined when the fast path cannot vouch for it (ask the schema). */
 export function parseAlertFast(raw: unknown, limits: EventLimits): FalcoAlert | undefined {
-  if (!checkAlertFast(raw, limits, scratch)) return undefined;
-  const alert: {
-    -readonly [K in keyof FalcoAlert]: FalcoAlert[K];
-  } = {
-    output: scratch.output,
-    priority: scratch.priority,
-    rule: scratch.rule,
-    source: scratch.source,
-    tags: scratch.tags,
-    time: scratch.time,
-    output_fields: scratch.fields,
-  };
-  if (scratch.hostname !== undefined) alert.hostname = scratch.hostname;
-  if (scratch.uuid !== undefined) alert.uuid = scratch.uuid;
-  return alert;
+  return buildAlertFast(raw, limits, toAlert);
 }

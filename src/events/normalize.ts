@@ -6,7 +6,7 @@
 import { FalconerError } from '../errors.ts';
 import { FalcoEvent } from './event.ts';
 import { createFalcoAlertSchema, FalcoAlertSchema, type FalcoAlert } from './falco-alert.ts';
-import { checkAlertFast, createFastAlertParts, parseAlertFast } from './falco-alert-fast.ts';
+import { buildAlertFast, parseAlertFast, type FastAlertBuilder } from './falco-alert-fast.ts';
 import { DEFAULT_EVENT_LIMITS, resolveEventLimits, type EventLimits } from './limits.ts';
 import { priorityLevel } from './priority.ts';
 import { schemaErrorDetail } from './schema-error.ts';
@@ -62,28 +62,36 @@ export function createNormalizer(opts: NormalizeOptions = {}): Normalizer {
     keyCache: new PodKeyCache(),
     workloadCache: new WorkloadCache(),
   };
-  const parts = createFastAlertParts();
-  return (raw) => {
-    // The fast path builds the event straight from the validated parts (no intermediate alert).
-    if (!checkAlertFast(raw, limits, parts))
-      return toNormalizedEvent(validateAlert(raw, limits, schema), workloadOpts);
-    const hostname =
-      parts.hostname !== undefined && parts.hostname.length > 0 ? parts.hostname : UNKNOWN_HOST;
-    const fields = parts.fields;
+  // The fast path builds the event straight from the validated values (no intermediate alert).
+  const toEvent: FastAlertBuilder<NormalizedEvent> = (
+    output,
+    priority,
+    rule,
+    source,
+    tags,
+    time,
+    timeMs,
+    fields,
+    hostname,
+  ) => {
+    const host = hostname !== undefined && hostname.length > 0 ? hostname : UNKNOWN_HOST;
     return new FalcoEvent(
-      parts.timeMs,
-      parts.time,
-      parts.rule,
-      parts.priority,
-      priorityLevel(parts.priority),
-      parts.source,
-      hostname,
-      parts.tags,
-      parts.output,
+      timeMs,
+      time,
+      rule,
+      priority,
+      priorityLevel(priority),
+      source,
+      host,
+      tags,
+      output,
       fields,
-      workloadOf(fields, hostname, parts.source, workloadOpts),
+      workloadOf(fields, host, source, workloadOpts),
     );
   };
+  return (raw) =>
+    buildAlertFast(raw, limits, toEvent) ??
+    toNormalizedEvent(validateAlert(raw, limits, schema), workloadOpts);
 }
 
 const defaultNormalizer = createNormalizer();
