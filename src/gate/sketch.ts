@@ -152,6 +152,16 @@ export class DecayedCountMinSketch {
     let slot = (h >>> 24) & 7;
     const step = ((h >>> 27) & 3) * 2 + 1;
     const cells = this.cells;
+    if (this.depth === 4) {
+      // The default depth, unrolled (a key's cells are distinct slots of its block).
+      const a = cells[block + slot]!;
+      const b = cells[block + ((slot + step) & 7)]!;
+      const c = cells[block + ((slot + 2 * step) & 7)]!;
+      const d = cells[block + ((slot + 3 * step) & 7)]!;
+      const ab = b < a ? b : a;
+      const cd = d < c ? d : c;
+      return cd < ab ? cd : ab;
+    }
     let min = Infinity;
     for (let i = 0; i < this.depth; i++) {
       const v = cells[block + slot]!;
@@ -173,6 +183,17 @@ export class DecayedCountMinSketch {
     let slot = (h >>> 24) & 7;
     const step = ((h >>> 27) & 3) * 2 + 1;
     const cells = this.cells;
+    if (this.depth === 4) {
+      const i0 = block + slot;
+      const i1 = block + ((slot + step) & 7);
+      const i2 = block + ((slot + 2 * step) & 7);
+      const i3 = block + ((slot + 3 * step) & 7);
+      if (cells[i0]! < target) cells[i0] = target;
+      if (cells[i1]! < target) cells[i1] = target;
+      if (cells[i2]! < target) cells[i2] = target;
+      if (cells[i3]! < target) cells[i3] = target;
+      return;
+    }
     for (let i = 0; i < this.depth; i++) {
       const idx = block + slot;
       if (cells[idx]! < target) cells[idx] = target;
