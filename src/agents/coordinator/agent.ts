@@ -25,7 +25,8 @@ function a2aRulePeers(ctx: AgentContext): RulePeers {
   const { peers } = ctx;
   return {
     propose: (input, c) =>
-      peers.call('detect', 'rules.propose', input, RulesProposeOutput, { ...c, timeoutMs: 120_000 }),
+      // Detect paces proposals (a share of a core), so an attack storm queues them: wait long.
+      peers.call('detect', 'rules.propose', input, RulesProposeOutput, { ...c, timeoutMs: 600_000 }),
     apply: (input, c) => peers.call('detect', 'rules.apply', input, RulesApplyOutput, c),
   };
 }

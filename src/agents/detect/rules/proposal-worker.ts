@@ -29,6 +29,12 @@ export interface ProposalWorkerOptions {
   readonly idleMs?: number;
   /** Heap cap of the worker thread in MiB (default 384). */
   readonly maxHeapMiB?: number;
+  /**
+   * Share of a core the proposals may use on average (default 0.25): after a proposal that took
+   * t ms the next starts t × (1 / share − 1) ms later. Proposals wait for a human anyway; the
+   * gate, the coordinator and the notifications on the same node must not.
+   */
+  readonly maxCpuShare?: number;
   readonly logger?: Logger;
 }
 
@@ -49,12 +55,17 @@ export class ProposalWorker {
   private readonly chunkEvents: number;
   private readonly idleMs: number;
   private readonly maxHeapMiB: number;
+  private readonly maxCpuShare: number;
   private running: Running | undefined;
   private nextId = 1;
   private sent = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private idleTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Earliest start of the next proposal (the CPU share). */
+  private nextStartAt = 0;
+  /** Proposals queued or running, by incident: a retried request joins the one under way. */
+  private readonly pending = new Map<string, Promise<RulesProposeOutput>>();
 
   constructor(
     private readonly store: Pick<EventStore, 'get' | 'newestSince' | 'oldestSeq'>,
@@ -65,11 +76,21 @@ export class ProposalWorker {
     this.chunkEvents = opts.chunkEvents ?? 250;
     this.idleMs = opts.idleMs ?? 120_000;
     this.maxHeapMiB = opts.maxHeapMiB ?? 384;
+    const share = opts.maxCpuShare ?? 0.25;
+    if (!(share > 0 && share <= 1)) {
+      throw new FalconerError('CONFIG_INVALID', 'maxCpuShare must be in (0, 1]', { maxCpuShare: share });
+    }
+    this.maxCpuShare = share;
   }
 
   /** Whether a worker thread is running now (it starts with a proposal and stops when idle). */
   get active(): boolean {
     return this.running !== undefined;
+  }
+
+  /** How long the next proposal would wait for its share of the CPU, in ms. */
+  get restingMs(): number {
+    return Math.max(0, this.nextStartAt - Date.now());
   }
 
   /** Stored events copied to worker threads so far (each event once per worker while it runs). */
@@ -79,8 +100,14 @@ export class ProposalWorker {
 
   /** One proposal at a time: several true positives at once queue rather than compete for the core. */
   propose(input: RulesProposeInput): Promise<RulesProposeOutput> {
+    const key = JSON.stringify([input.incidentId, input.candidate ?? null, input.eventIds]);
+    const under = this.pending.get(key);
+    if (under !== undefined) return under;
     const run = this.queue.then(() => this.proposeNow(input));
     this.queue = run.catch(() => undefined);
+    this.pending.set(key, run);
+    const forget = () => this.pending.delete(key);
+    run.then(forget, forget);
     return run;
   }
 
@@ -89,6 +116,9 @@ export class ProposalWorker {
     const incident = incidentEventsOf(this.store, input.eventIds);
     if (incident.length === 0) return NO_INCIDENT_EVENTS;
     clearTimeout(this.idleTimer);
+    const wait = this.nextStartAt - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (this.closed) throw new FalconerError('DETECT_PROPOSAL_FAILED', 'detect is shutting down', {});
     const r = this.running ?? this.start();
     // Referenced while it works for an answer; an idle worker alone must not keep the process alive.
     r.worker.ref();
@@ -117,8 +147,14 @@ export class ProposalWorker {
         r.waiting.set(id, { resolve, reject }),
       );
       // The oldest sequence is read now: events evicted while the chunks went out leave the baseline too.
+      const started = performance.now();
       this.post(r, { type: 'propose', id, input, incident, oldestSeq: this.store.oldestSeq });
-      return await answer;
+      try {
+        return await answer;
+      } finally {
+        const took = performance.now() - started;
+        this.nextStartAt = Date.now() + took * (1 / this.maxCpuShare - 1);
+      }
     } finally {
       r.worker.unref();
       this.armIdleTimer();

@@ -57,10 +57,10 @@ function alert(
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const BENIGN = ['nginx', 'curl', 'sh', 'python3', 'logrotate'];
 
-function storeWithAttack(): { store: EventStore; attack: NormalizedEvent[] } {
+function storeWithAttack(benign = 2000): { store: EventStore; attack: NormalizedEvent[] } {
   const store = new EventStore();
   const events: NormalizedEvent[] = [];
-  for (let i = 0; i < 2000; i++) {
+  for (let i = 0; i < benign; i++) {
     const proc = BENIGN[i % BENIGN.length]!;
     events.push(alert(`web-${i % 3}`, proc, `${proc} --run ${i % 7}`, T0 + i * 50));
   }
@@ -116,7 +116,7 @@ function untimed(out: unknown): unknown {
 
 test('rules.propose on the worker thread: the same answer, only new events copied, stops when idle', async () => {
   const { store, attack } = storeWithAttack();
-  const worker = new ProposalWorker(store, { idleMs: 300, chunkEvents: 300 });
+  const worker = new ProposalWorker(store, { idleMs: 300, chunkEvents: 300, maxCpuShare: 1 });
   try {
     const withCandidate = input(attack, rule('evt.type = execve and proc.name = xmrig'));
     const viaWorker = await worker.propose(withCandidate);
@@ -150,6 +150,27 @@ test('rules.propose on the worker thread: the same answer, only new events copie
     await worker.close();
   }
   await assert.rejects(worker.propose(input(attack)), (e) => isFalconerError(e, 'DETECT_PROPOSAL_FAILED'));
+});
+
+test('rules.propose on the worker thread is paced to its share of a core; a repeated request joins the one under way', async () => {
+  const { store, attack } = storeWithAttack(20_000);
+  const worker = new ProposalWorker(store, { maxCpuShare: 0.1 });
+  try {
+    const req = input(attack, rule('evt.type = execve and proc.name = xmrig'));
+    const first = worker.propose(req);
+    assert.equal(worker.propose(req), first, 'the same request while it runs: the same answer');
+    await first;
+    // At a tenth of a core, a proposal that took t is followed by 9 t of rest; the next one waits it out.
+    await worker.propose(input(attack));
+    const rest = worker.restingMs;
+    assert.ok(rest > 0, 'resting after a proposal');
+    const t0 = Date.now();
+    await worker.propose({ ...input(attack), incidentId: 'inc-3' });
+    assert.ok(Date.now() - t0 >= rest - 5, `next after ${Date.now() - t0} ms, rest ${rest} ms`);
+    assert.equal(worker.eventsSent, 20_003);
+  } finally {
+    await worker.close();
+  }
 });
 
 function decision(forwarded: boolean): GateDecision {
