@@ -583,6 +583,24 @@ export class Coordinator {
     const severity = incidentSeverity(incident.priorityLevel, analysis.severity);
     const set = { analysis: JSON.stringify(analysis), severity };
     if (analysis.verdict === 'false_positive') {
+      // Signals that joined while this analysis ran were not in it: one of them may be the attack.
+      // Analyse again with them rather than dismiss (and so bury) them.
+      const late = analysisRounds(await readTimeline(this.db, incident.id));
+      if (late.requestedBy.length > 0) {
+        const detail: LateSignalDetail & { round: number; signals: readonly string[] } = {
+          reanalysis: 'started',
+          round: late.round + 1,
+          signals: late.requestedBy,
+        };
+        await this.move(incident, {
+          to: 'analysing',
+          actor: 'analyse',
+          reason: `analysis: false positive, but ${late.requestedBy.length} signal(s) joined while it ran (${late.requestedBy.slice(0, 5).join(', ')}): analysing again`,
+          detail,
+          set,
+        });
+        return true;
+      }
       await this.dismiss({ ...incident, analysis, severity }, 'analysis: false positive', 'analyse', set, {
         verdict: 'false_positive',
         eventIds: collectEventIds(reports, 1000),

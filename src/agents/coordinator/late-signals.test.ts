@@ -226,6 +226,49 @@ test('a signal after the incident closed opens a follow-up linked to it; an upda
   }
 });
 
+test('a signal that joins while an analysis runs is analysed before the incident can be dismissed', async () => {
+  // The first analysis (benign noise only) would dismiss; the attack's signal joined while it ran.
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let analyses = 0;
+  const h = await harness(
+    dbFile(),
+    new FakePeers({
+      holdUntil: { analyse: () => (++analyses === 1 ? held : Promise.resolve()) },
+      verdictOf: (input) =>
+        input.events.some((e) => e.id.startsWith('s2-')) ? 'true_positive' : 'false_positive',
+    }),
+    { reanalysisIntervalMs: INTERVAL, firstReanalysisDelayMs: INTERVAL },
+  );
+  try {
+    const t0 = h.now.ms;
+    const { incidentId } = await h.coordinator.onSignal(report({ signalId: 's1', lastSeenMs: t0 }), {
+      messageId: 'm1',
+    });
+    await eventually(() => h.peers.callsOf('analyse').length === 1);
+    const joined = await h.coordinator.onSignal(report({ signalId: 's2', lastSeenMs: t0 + 100 }), {
+      messageId: 'm2',
+    });
+    assert.equal(joined.incidentId, incidentId);
+    release();
+    await eventually(() => h.peers.callsOf('analyse').length === 2);
+    await eventually(async () => (await getIncident(h.store.db, incidentId)).status !== 'analysing');
+    await h.coordinator.idle();
+    assert.notEqual((await getIncident(h.store.db, incidentId)).status, 'dismissed');
+    assert.deepEqual(
+      h.peers.callsOf('analyse').map((c) => c.messageId),
+      [`${incidentId}:analyse`, `${incidentId}:analyse:2`],
+    );
+    const timeline = await readTimeline(h.store.db, incidentId);
+    assert.ok(
+      timeline.some((e) => /false positive, but 1 signal\(s\) joined while it ran \(s2\)/.test(e.reason)),
+    );
+    assert.ok(!timeline.some((e) => e.to === 'dismissed'));
+  } finally {
+    await h.close();
+  }
+});
+
 test('a requested re-analysis survives the coordinator: a second one on the same database runs it', async () => {
   const file = dbFile();
   const a = await harness(file, new FakePeers(), {

@@ -55,9 +55,9 @@ function detailOf(entry: TimelineEntry): LateSignalDetail {
   return typeof d === 'object' && d !== null ? (d as LateSignalDetail) : {};
 }
 
-/** A real move into analysing (not a note recorded while analysing). */
+/** A real move into analysing (not a note recorded while analysing), or an analysis started again at once. */
 function startsAnalysis(entry: TimelineEntry): boolean {
-  return entry.to === 'analysing' && entry.from !== 'analysing';
+  return entry.to === 'analysing' && (entry.from !== 'analysing' || detailOf(entry).reanalysis === 'started');
 }
 
 export interface AnalysisRounds {

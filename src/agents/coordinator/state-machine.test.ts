@@ -25,6 +25,8 @@ test('transition table: the happy path, the shortcut, dismissal from every open 
     // Re-analysis after late signals.
     ['proposed', 'analysing'],
     ['awaiting_approval', 'analysing'],
+    // Again, when signals joined while an analysis that would dismiss ran.
+    ['analysing', 'analysing'],
     ...OPEN_STATUSES.map((s) => [s, 'dismissed']),
   ];
   for (const from of INCIDENT_STATUSES) {

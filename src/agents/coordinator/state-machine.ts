@@ -7,6 +7,7 @@
  *                              ↘──────────────────↗
  *   any open state → dismissed (false positive, nothing to do, rejected, expired)
  *   proposed | awaiting_approval → analysing (re-analysis: late signals joined it; see reanalysis.ts)
+ *   analysing → analysing (an analysis that would dismiss, while signals it has not seen joined: again)
  */
 import { FalconerError } from '../../errors.ts';
 import type { Severity } from '../contracts.ts';
@@ -34,7 +35,8 @@ export const TERMINAL_STATUSES: readonly IncidentStatus[] = ['resolved', 'dismis
 
 export const TRANSITIONS: Readonly<Record<IncidentStatus, readonly IncidentStatus[]>> = {
   new: ['analysing', 'dismissed'],
-  analysing: ['proposed', 'dismissed'],
+  // Again rather than dismissed when signals joined while the analysis ran (it has not seen them).
+  analysing: ['proposed', 'dismissed', 'analysing'],
   // No approval needed (policy allowed every proposal outright) goes straight to remediating.
   // Back to analysing when signals that the analysis has not seen join the incident before anyone acted.
   proposed: ['awaiting_approval', 'remediating', 'dismissed', 'analysing'],

@@ -26,6 +26,10 @@ export interface PeerCall {
 
 export interface FakePeerOptions {
   verdict?: AnalysisResult['verdict'];
+  /** The verdict from what the analysis is given (overrides `verdict`). */
+  verdictOf?: (input: Parameters<CoordinatorPeers['analyse']>[0]) => AnalysisResult['verdict'];
+  /** Awaited by a skill after its call is recorded, before it answers (to hold it while a test acts). */
+  holdUntil?: Partial<Record<keyof CoordinatorPeers, () => Promise<void>>>;
   proposals?: (incidentId: string) => ActionProposal[];
   /** Make a skill fail this many times before it works. */
   failFirst?: Partial<Record<keyof CoordinatorPeers, number>>;
@@ -46,6 +50,7 @@ export class FakePeers implements CoordinatorPeers {
 
   private async enter(skill: keyof CoordinatorPeers, input: unknown, ctx: PeerContext): Promise<void> {
     this.calls.push({ skill, messageId: ctx.messageId, traceparent: ctx.traceparent, input });
+    await this.opts.holdUntil?.[skill]?.();
     if (this.opts.hang?.[skill]) {
       await new Promise((_, reject) =>
         ctx.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
@@ -69,7 +74,7 @@ export class FakePeers implements CoordinatorPeers {
     await this.enter('analyse', input, ctx);
     const first = input.events[0]?.id;
     return {
-      verdict: this.opts.verdict ?? 'true_positive',
+      verdict: this.opts.verdictOf?.(input) ?? this.opts.verdict ?? 'true_positive',
       confidence: 0.9,
       severity: 'high',
       techniques: [{ id: 'T1059', name: 'Command and Scripting Interpreter', tactic: 'execution' }],
