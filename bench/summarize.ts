@@ -64,8 +64,9 @@ if (pipeline) {
 const memory = load('memory.json');
 if (memory) {
   // Results from before the agents were split measured `falconer up` as one process.
+  const storeMb = get(memory, 'eventStoreMaxMb');
   const measuredProcess = String(memory.description).includes('detect agent')
-    ? 'the detect agent of `falconer up`'
+    ? `the detect agent of \`falconer up\`${storeMb === undefined ? '' : `, its event store capped at ${String(storeMb)} MiB (default 256 MiB, which adds to this), its rule-proposal worker thread included`}`
     : '`falconer up` as a child process';
   out.push(
     `**Memory across a long replay** (${measuredProcess}, ${num(memory.events)} generated alerts replayed into its HTTP ingest at ${num(memory.eventsPerSecond)} events/s; RSS sampled from /proc). \`node --import tsx bench/memory.ts --write\` → [bench/results/memory.json](bench/results/memory.json)`,
@@ -83,7 +84,7 @@ if (platform) {
   const load = get(platform, 'machine.loadAverageAtReplay') as number[] | undefined;
   const loadShort = Number(get(platform, 'replay.eventsPerSecond')) < 0.95 * Number(sc.replayRate);
   out.push(
-    `**Attack to notification across the five agent processes** (\`falconer up\`'s layout: every agent its own process on loopback with mTLS, offline analyst, a webhook sink to a local receiver; seed ${String(sc.seed)}, ${num(sc.minutes)} min of event time at ${num(sc.rate)} alerts/s replayed at ${num(sc.replayRate)} events/s of wall time as background load — achieved ${num(get(platform, 'replay.eventsPerSecond'))}/s; latency = first webhook notification of the incident holding an attack event − wall time the ingest request carrying the attack's first event started; attacks within the gate's warm-up left out; an attack on a workload whose incident is still open joins it and counts from that incident's next notification; load average ${load ? load.join(' / ') : '–'} on ${String(get(platform, 'machine.cores'))} cores). \`node --import tsx bench/platform.ts --minutes ${String(sc.minutes)} --write\` → [bench/results/platform.json](bench/results/platform.json)`,
+    `**Attack to notification across the five agent processes** (\`falconer up\`'s layout: every agent its own process on loopback with mTLS, offline analyst, a webhook sink to a local receiver; seed ${String(sc.seed)}, ${num(sc.minutes)} min of event time at ${num(sc.rate)} alerts/s replayed at ${num(sc.replayRate)} events/s of wall time as background load${sc.concurrency === undefined ? '' : ` by ${String(sc.concurrency)} concurrent senders of ${String(sc.batch)} events per request (several Falco nodes)`} — achieved ${num(get(platform, 'replay.eventsPerSecond'))}/s; latency = first webhook notification of the incident holding an attack event − wall time the ingest request carrying the attack's first event started; attacks within the gate's warm-up left out; an attack on a workload whose incident is still open joins it and counts from that incident's next notification; load average ${load ? load.join(' / ') : '–'} on ${String(get(platform, 'machine.cores'))} cores). \`node --import tsx bench/platform.ts --minutes ${String(sc.minutes)} --write\` → [bench/results/platform.json](bench/results/platform.json)`,
     '',
     '| attacks notified | p50 | p99 | max | first event → incident p50 / p99 | incident → notification p50 / p99 | p99 < 1 s |',
     '|---:|---:|---:|---:|---|---|---|',
