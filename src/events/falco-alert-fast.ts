@@ -144,25 +144,26 @@ export function buildAlertFast<T>(
   );
 }
 
-function toAlert(
-  output: string,
-  priority: Priority,
-  rule: string,
-  source: string,
-  tags: readonly string[],
-  time: string,
-  _timeMs: number,
-  fields: Readonly<Record<string, FieldValue>>,
-  hostname: string | undefined,
-  uuid: string | undefined,
-): FalcoAlert {
+/** The plain alert object, for callers that want the alert itself. */
+const toAlert: FastAlertBuilder<FalcoAlert> = (
+  output,
+  priority,
+  rule,
+  source,
+  tags,
+  time,
+  _timeMs,
+  fields,
+  hostname,
+  uuid,
+) => {
   const alert: {
     -readonly [K in keyof FalcoAlert]: FalcoAlert[K];
   } = { output, priority, rule, source, tags, time, output_fields: fields };
   if (hostname !== undefined) alert.hostname = hostname;
   if (uuid !== undefined) alert.uuid = uuid;
   return alert;
-}
+};
 
 /** The validated alert, or undefined when the fast path cannot vouch for it (ask the schema). */
 export function parseAlertFast(raw: unknown, limits: EventLimits): FalcoAlert | undefined {

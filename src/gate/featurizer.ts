@@ -390,6 +390,11 @@ function identityChars(id: IdentityPlan): number {
   return id.ruleText.length + id.procName.length + (id.pname === undefined ? 0 : id.pname.length);
 }
 
+/** Falco's own judgement as a feature, most severe highest (0 for a level out of range). */
+function prioritySeverity(level: number): number {
+  return Number.isInteger(level) && level >= 0 && level <= 7 ? 7 - level : 0;
+}
+
 /** Blanks, quotes and the shell operators that glue words together. */
 function isCommandSeparator(c: number): boolean {
   return (
@@ -658,9 +663,7 @@ export class Featurizer {
       out[F_USER_RARITY] = 0;
     }
 
-    // Falco's own judgement, most severe highest.
-    const level = ev.priorityLevel;
-    out[F_PRIORITY_SEVERITY] = Number.isInteger(level) && level >= 0 && level <= 7 ? 7 - level : 0;
+    out[F_PRIORITY_SEVERITY] = prioritySeverity(ev.priorityLevel);
 
     // Command line: payloads (base64, one-liners) are long and dense.
     const cmdline = usable(fields['proc.cmdline']);
@@ -749,8 +752,7 @@ export class Featurizer {
       out[F_USER_RARITY] = 0;
     }
 
-    const level = ev.priorityLevel;
-    out[F_PRIORITY_SEVERITY] = Number.isInteger(level) && level >= 0 && level <= 7 ? 7 - level : 0;
+    out[F_PRIORITY_SEVERITY] = prioritySeverity(ev.priorityLevel);
 
     const cmdline = usable(fields['proc.cmdline']);
     if (cmdline !== undefined) {
