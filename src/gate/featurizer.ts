@@ -1045,14 +1045,7 @@ export class Featurizer {
   reset(): void {
     this.sketch.clear();
     this.recentSketch.clear();
-    this.owners.clear();
-    this.ownerKeyChars = 0;
-    this.commands.fill(undefined);
-    this.commandEntries = 0;
-    this.commandChars = 0;
-    this.identities.fill(undefined);
-    this.identityEntries = 0;
-    this.identityChars = 0;
+    this.clearMemos();
     this.learned = 0;
   }
 
