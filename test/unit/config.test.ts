@@ -78,3 +78,13 @@ test('--set pairs reach keys without a default, parse like env values, and bad p
     assert.throws(() => parseSetOverrides([bad]), /--set expects path=value/);
   }
 });
+
+test("detect's proposal pacing: a share of a core in (0, 1], from the file or FALCONER_RULES_PROPOSAL_CPU_SHARE", () => {
+  assert.equal(loadConfig({ env: {} }).rules.proposalCpuShare, 0.25);
+  assert.equal(loadConfig({ env: { FALCONER_RULES_PROPOSAL_CPU_SHARE: '0.1' } }).rules.proposalCpuShare, 0.1);
+  for (const bad of ['0', '1.5'])
+    assert.throws(
+      () => loadConfig({ env: { FALCONER_RULES_PROPOSAL_CPU_SHARE: bad } }),
+      (e) => isFalconerError(e) && /rules\.proposalCpuShare/.test(e.message),
+    );
+});

@@ -113,7 +113,7 @@ export async function createDetectAgent(ctx: AgentContext): Promise<AgentParts> 
     logger.error({ proposalId, err: String(err) }, 'approved rules no longer compile; skipped'),
   );
   // rules.propose backtests on a worker thread, off the event loop that ingests and gates.
-  const proposals = new ProposalWorker(store, { logger });
+  const proposals = new ProposalWorker(store, { logger, maxCpuShare: config.rules.proposalCpuShare });
   const ruleForwarder = new RuleForwarder({
     rules: approvedRules,
     registry,

@@ -15,6 +15,11 @@ export const RulesConfigSchema = z
   .object({
     /** Ask detect for a rule when an incident's analysis is a true positive. */
     proposeOnTruePositive: z.boolean().default(true),
+    /**
+     * Share of a core detect's rule proposals may use on average (each backtest is 1–2 s of CPU):
+     * they wait for a human anyway, while the gate and the incident pipeline must not wait for them.
+     */
+    proposalCpuShare: z.number().gt(0).max(1).default(0.25),
     /** A GitOps working copy: approved rules are committed there on a branch `falconer/rule-<incident>`. */
     gitops: z
       .object({

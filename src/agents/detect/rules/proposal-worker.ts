@@ -30,7 +30,7 @@ export interface ProposalWorkerOptions {
   /** Heap cap of the worker thread in MiB (default 384). */
   readonly maxHeapMiB?: number;
   /**
-   * Share of a core the proposals may use on average (default 0.25): after a proposal that took
+   * Share of a core the proposals may use on average (default 0.25, config rules.proposalCpuShare): after a proposal that took
    * t ms the next starts t × (1 / share − 1) ms later. Proposals wait for a human anyway; the
    * gate, the coordinator and the notifications on the same node must not.
    */
