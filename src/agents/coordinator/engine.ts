@@ -888,9 +888,12 @@ export class Coordinator {
     reports: Parameters<typeof summarize>[1],
     links: NotifyInput['links'] = {},
     round = 1,
+    extra: { revision?: string; update?: NotifyInput['update'] } = {},
   ): Promise<void> {
     // A re-proposal after a re-analysis is a new notification (round 2, 3…); a retry of one is not.
-    const dedupeKey = `${incident.id}:${kind}:${Math.max(1, round)}`;
+    // An update names its own revision (one per late signal).
+    const revision = extra.revision ?? String(Math.max(1, round));
+    const dedupeKey = `${incident.id}:${kind}:${revision}`;
     const input: NotifyInput = {
       kind,
       dedupeKey,
@@ -899,11 +902,12 @@ export class Coordinator {
       proposals: incident.proposals ?? [],
       links,
       incidentUrl: `${this.publicUrl}/api/incidents/${encodeURIComponent(incident.id)}`,
+      ...(extra.update !== undefined ? { update: extra.update } : {}),
     };
     await enqueueOutbox(
       trx,
       {
-        messageId: `${incident.id}:notify:${kind}${roundSuffix(round)}`,
+        messageId: `${incident.id}:notify:${kind}${extra.revision !== undefined ? `:${extra.revision}` : roundSuffix(round)}`,
         incidentId: incident.id,
         skill: 'notify',
         payload: input,
@@ -921,33 +925,21 @@ export class Coordinator {
     reportMessageId: string,
   ): Promise<void> {
     const incident = await getIncident(trx, incidentId);
-    const kind: NotificationKind = 'incident.updated';
-    const revision = createHash('sha256').update(reportMessageId).digest('hex').slice(0, 24);
-    const dedupeKey = `${incident.id}:${kind}:${revision}`;
-    const input: NotifyInput = {
-      kind,
-      dedupeKey,
-      incident: summarize(incident, await loadReports(trx, incident.id)),
-      ...(incident.analysis ? { analysis: incident.analysis } : {}),
-      proposals: incident.proposals ?? [],
-      links: {},
-      incidentUrl: `${this.publicUrl}/api/incidents/${encodeURIComponent(incident.id)}`,
-      update: {
-        signalId: signal.id,
-        rules: signal.rules.slice(0, 64),
-        priorityLevel: signal.priorityLevel,
-      },
-    };
-    await enqueueOutbox(
+    await this.enqueueNotification(
       trx,
+      incident,
+      'incident.updated',
+      await loadReports(trx, incident.id),
+      {},
+      1,
       {
-        messageId: `${incident.id}:notify:${kind}:${revision}`,
-        incidentId: incident.id,
-        skill: 'notify',
-        payload: input,
-        at: this.clock(),
+        revision: createHash('sha256').update(reportMessageId).digest('hex').slice(0, 24),
+        update: {
+          signalId: signal.id,
+          rules: signal.rules.slice(0, 64),
+          priorityLevel: signal.priorityLevel,
+        },
       },
-      { dedupeKey, kind },
     );
   }
 
