@@ -13,7 +13,7 @@
  * from its idempotency record instead of doing the work twice.
  */
 import { randomUUID } from 'node:crypto';
-import type { PeerCertificate } from 'node:tls';
+import { createSecureContext, type PeerCertificate, type SecureContext } from 'node:tls';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { AgentCard } from '@a2a-js/sdk';
 import { Client, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
@@ -26,7 +26,7 @@ import { startSpan } from '../telemetry/tracing.ts';
 import { FalconerError, isWireErrorCode } from './errors.ts';
 import { agentSpiffeId, spiffeIdFromPeerCertificate } from './identity.ts';
 import { createClientMetrics, type A2aClientMetrics } from './metrics.ts';
-import { JSONRPC_PATH } from './server.ts';
+import { A2A_KEEP_ALIVE_MS, JSONRPC_PATH } from './server.ts';
 import { TlsFileWatcher, type TlsFiles, type TlsMaterial } from './tls-files.ts';
 import { falconerErrorInfo, isValidMessageId, parseSkillReply, skillRequestMessage } from './wire.ts';
 
@@ -122,13 +122,22 @@ export async function createA2aClient(opts: A2aClientOptions): Promise<A2aClient
   const agents = new Map<AgentName, Agent>();
   let closed = false;
 
+  // One secure context per certificate generation, shared by every connection: without it each new
+  // connection parses the key and the trust bundle again.
+  let context: { material: TlsMaterial; secureContext: SecureContext } | undefined;
+  const secureContextOf = (m: TlsMaterial): SecureContext => {
+    if (context?.material !== m)
+      context = {
+        material: m,
+        secureContext: createSecureContext({ cert: m.cert, key: m.key, ca: m.ca, minVersion: 'TLSv1.2' }),
+      };
+    return context.secureContext;
+  };
   const makeAgent = (target: AgentName, m: TlsMaterial): Agent => {
     const expected = agentSpiffeId(opts.trustDomain, opts.namespace, target);
     return new Agent({
       connect: {
-        cert: m.cert,
-        key: m.key,
-        ca: m.ca,
+        secureContext: secureContextOf(m),
         rejectUnauthorized: true,
         minVersion: 'TLSv1.2',
         // Runs in the handshake, before any byte of the request is sent.
@@ -142,7 +151,10 @@ export async function createA2aClient(opts: A2aClientOptions): Promise<A2aClient
           );
         },
       },
-      keepAliveTimeout: 10_000,
+      // Idle connections stay open up to the server's keep-alive (A2A_KEEP_ALIVE_MS): a call on a warm
+      // connection skips the TLS handshake, which on a busy machine costs more than the call itself.
+      keepAliveTimeout: A2A_KEEP_ALIVE_MS - 5_000,
+      keepAliveMaxTimeout: A2A_KEEP_ALIVE_MS - 5_000,
     });
   };
   const agentFor = (target: AgentName): Agent => {

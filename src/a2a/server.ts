@@ -29,6 +29,11 @@ import type { AnySkillDefinition } from './skill.ts';
 import { TlsFileWatcher, type TlsFiles } from './tls-files.ts';
 import { FalconerError } from './errors.ts';
 
+/**
+ * How long an idle A2A connection stays open. Peers call each other every few seconds under load;
+ * Node's default (5 s) made most calls pay a fresh mTLS handshake.
+ */
+export const A2A_KEEP_ALIVE_MS = 65_000;
 export const JSONRPC_PATH = '/a2a/jsonrpc';
 export const REST_PATH = '/a2a/rest';
 export const AGENT_CARD_PATH = '/.well-known/agent-card.json';
@@ -266,6 +271,7 @@ export async function startA2aServer(opts: A2aServerOptions): Promise<A2aServer>
   );
   server.headersTimeout = 30_000;
   server.requestTimeout = 120_000;
+  server.keepAliveTimeout = A2A_KEEP_ALIVE_MS;
   server.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'tls handshake refused'));
   tls.onChange((next) => {
     server.setSecureContext({ cert: next.cert, key: next.key, ca: next.ca, minVersion: 'TLSv1.2' });

@@ -202,6 +202,29 @@ describe('A2A over mTLS', () => {
     );
   });
 
+  test('an idle connection outlives Node’s 5 s keep-alive: a call 6 s later skips the TLS handshake', async () => {
+    const c = await client('analyse');
+    const call = () =>
+      c.call({
+        url: server.url,
+        agent: 'detect',
+        skill: 'events.query',
+        input: { limit: 1 },
+        output: EventsQueryOutput,
+      });
+    let handshakes = 0;
+    const count = () => handshakes++;
+    server.server.on('secureConnection', count);
+    try {
+      await call();
+      await new Promise((r) => setTimeout(r, 6_000));
+      await call();
+    } finally {
+      server.server.off('secureConnection', count);
+    }
+    assert.equal(handshakes, 1);
+  });
+
   test('the agent card lists the skills and the real port', async () => {
     const d = await read('coordinator');
     const res = await undiciFetch(`${server.url}/.well-known/agent-card.json`, {
