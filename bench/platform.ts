@@ -16,7 +16,17 @@
  * and external memory are sampled from its /metrics to see what its RSS is.
  */
 import { execSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,8 +107,13 @@ const attackByFirstLine = new Map<number, Attack>();
 const attackEventOfLine = new Map<number, string>();
 const sentAtOfEvent = new Map<string, number>();
 
-async function* scenario(): AsyncGenerator<string> {
+/**
+ * Writes the scenario to `file` before the platform starts, noting every attack event's line and id.
+ * Falco runs on other machines: generating the load during the replay would take CPU from the agents.
+ */
+function writeScenario(file: string): void {
   const normalize = createNormalizer({ cluster: CLUSTER });
+  const out = openSync(file, 'w');
   let chunk: string[] = [];
   for (const { alert, label } of generateScenario({ seed: SEED, minutes: MINUTES, rate: RATE })) {
     if (label.label === 'attack' && label.attackId !== null) {
@@ -119,12 +134,13 @@ async function* scenario(): AsyncGenerator<string> {
       attackEventOfLine.set(label.line, eventId);
     }
     chunk.push(alertLine(alert));
-    if (chunk.length === 256) {
-      yield `${chunk.join('\n')}\n`;
+    if (chunk.length === 4096) {
+      writeSync(out, `${chunk.join('\n')}\n`);
       chunk = [];
     }
   }
-  if (chunk.length > 0) yield `${chunk.join('\n')}\n`;
+  if (chunk.length > 0) writeSync(out, `${chunk.join('\n')}\n`);
+  closeSync(out);
 }
 
 /** Wall time of every ingest request (answer − start), to see whether the load is limited by round trips. */
@@ -206,6 +222,8 @@ writeFileSync(
   ].join('\n'),
 );
 const config = loadConfig({ file: configFile, overrides: { dataDir: join(dir, 'data') } });
+const scenarioFile = join(dir, 'scenario.ndjson');
+writeScenario(scenarioFile);
 const loadStart = loadavg();
 let platform: Platform | undefined;
 try {
@@ -246,7 +264,7 @@ try {
     }
   }, 500);
   // What detect's RSS is made of: V8 heap in use, heap reserved, memory outside the heap (buffers).
-  const detectMemMax = { heapUsedMb: 0, heapTotalMb: 0, externalMb: 0, outboxDepth: 0 };
+  const detectMemMax = { heapUsedMb: 0, heapTotalMb: 0, externalMb: 0, outboxDepth: 0, eventLoopLagMaxMs: 0 };
   let memScrape: Promise<void> = Promise.resolve();
   const memSampler = setInterval(() => {
     memScrape = memScrape
@@ -269,17 +287,23 @@ try {
           detectMemMax.outboxDepth,
           sumMetric(m, 'falconer_signal_outbox_depth'),
         );
+        // Longest event-loop stall since the previous scrape (prom-client resets it on every scrape).
+        detectMemMax.eventLoopLagMaxMs = Math.max(
+          detectMemMax.eventLoopLagMaxMs,
+          sumMetric(m, 'falconer_nodejs_eventloop_lag_max_seconds') * 1000,
+        );
       })
       .catch(() => undefined);
   }, 2_000);
   const ticksBefore = Object.fromEntries(AGENT_NAMES.map((n) => [n, cpuTicks(p.supervisor.pid(n))]));
   const replayLoad = loadavg();
+  const benchCpuBefore = process.cpuUsage();
   process.stderr.write(
     `replaying ${MINUTES} min × ${RATE}/s of event time at ${REPLAY_RATE} events/s of wall time\n`,
   );
   let lastProgress = 0;
   const summary = await replayStream(
-    scenario(),
+    createReadStream(scenarioFile, { encoding: 'utf8', highWaterMark: 1 << 20 }),
     stampingTarget(createHttpTarget({ url: p.endpoints.ingest })),
     {
       rate: REPLAY_RATE,
@@ -293,6 +317,7 @@ try {
       },
     },
   );
+  const benchCpu = process.cpuUsage(benchCpuBefore);
   clearInterval(sampler);
   clearInterval(memSampler);
   await memScrape;
@@ -334,10 +359,16 @@ try {
     return best;
   };
   const incidentOfEvent = new Map<string, ListedIncident>();
+  /** Each incident's transitions as [status, ms since the incident was created]: where its time went. */
+  const stepsOf = new Map<string, [string, number][]>();
   for (const item of incidents) {
-    const detail = await hitlGet<{ signals: { id: string }[] }>(
+    const detail = await hitlGet<{ signals: { id: string }[]; timeline: { to: string; at: number }[] }>(
       p,
       `/incidents/${encodeURIComponent(item.id)}`,
+    );
+    stepsOf.set(
+      item.id,
+      detail.timeline.map((t) => [t.to, t.at - item.createdAt]),
     );
     for (const s of detail.signals)
       for (const e of eventsOfSignal.get(s.id) ?? []) {
@@ -389,6 +420,7 @@ try {
       /** The issue's measure: from the attack event that raised the signal (the one the gate forwarded) to the notification. */
       msForwardedEventToNotification:
         arrival && openerSentAt !== undefined ? Math.max(0, arrival.atMs - openerSentAt) : null,
+      incidentSteps: incident ? (stepsOf.get(incident.id) ?? []) : [],
     };
   });
   const measured = perAttack.filter((a) => !a.inWarmup);
@@ -454,6 +486,10 @@ try {
       settleMs,
       retries: summary.retries,
       requestMs: stats(requestMs),
+      /** CPU this process (the load generator: read, validate, send) used, in cores. */
+      loadGeneratorCpuShare: Number(
+        ((benchCpu.user + benchCpu.system) / 1e6 / Math.max(summary.seconds, 1e-9)).toFixed(3),
+      ),
       answers: Object.fromEntries(answers),
     },
     platform: {
@@ -507,6 +543,21 @@ try {
       heapTotal: round1(detectMemMax.heapTotalMb),
       external: round1(detectMemMax.externalMb),
       outboxDepthMax: detectMemMax.outboxDepth,
+    },
+    /** What stalls detect's event loop: its longest stall, and V8's garbage-collection pauses by kind. */
+    detectStalls: {
+      eventLoopLagMaxMs: Math.round(detectMemMax.eventLoopLagMaxMs),
+      gc: Object.fromEntries(
+        ['major', 'minor', 'incremental', 'weakcb'].map((kind) => [
+          kind,
+          {
+            count: sumMetric(detect, 'falconer_nodejs_gc_duration_seconds_count', { kind }),
+            totalMs: Math.round(
+              sumMetric(detect, 'falconer_nodejs_gc_duration_seconds_sum', { kind }) * 1000,
+            ),
+          },
+        ]),
+      ),
     },
     targets: {
       p99UnderOneSecond: latency.p99 !== null && latency.p99 < TARGET_P99_MS,

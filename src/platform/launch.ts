@@ -91,8 +91,12 @@ export async function launchPlatform(opts: LaunchOptions): Promise<Platform> {
   const mcpUrl = `http://${config.mcp.host}:${config.mcp.port}/mcp`;
 
   const crashes = new Map<PeerName, number>();
+  // FALCONER_CPU_PROF_DIR: every agent writes a V8 CPU profile there when it exits (Node refuses --cpu-prof in NODE_OPTIONS).
+  const cpuProfDir = process.env.FALCONER_CPU_PROF_DIR;
   const supervisor = new Supervisor({
     logDir: join(dataDir, 'logs'),
+    // Writing a long CPU profile on exit takes a while: do not SIGKILL the agent before it is on disk.
+    ...(cpuProfDir ? { stopGraceMs: 120_000 } : {}),
     onEvent: (event) => {
       if (event.kind === 'exited' && event.restartInMs !== null) {
         const name = event.name as PeerName;
@@ -101,8 +105,6 @@ export async function launchPlatform(opts: LaunchOptions): Promise<Platform> {
       opts.onEvent?.(event);
     },
   });
-  // FALCONER_CPU_PROF_DIR: every agent writes a V8 CPU profile there when it exits (Node refuses --cpu-prof in NODE_OPTIONS).
-  const cpuProfDir = process.env.FALCONER_CPU_PROF_DIR;
   const args = (name: AgentName) => [
     ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
     ...(name === 'detect' ? [`--max-old-space-size=${detectHeapCapMiB(config.eventStore)}`] : []),
