@@ -51,10 +51,22 @@ let minuteText = '';
 let minuteMs = NaN;
 const MINUTE_PREFIX = 16;
 
+/**
+ * Whether `s` starts with the last minute parsed. A charCodeAt loop rather than startsWith: the
+ * optimizing compiler inlines it, where startsWith with a non-constant argument is a builtin call.
+ */
+function sameMinute(s: string): boolean {
+  const m = minuteText;
+  if (m.length !== MINUTE_PREFIX) return false;
+  // The minute's last characters change first: compare from the end.
+  for (let i = MINUTE_PREFIX - 1; i >= 0; i--) if (s.charCodeAt(i) !== m.charCodeAt(i)) return false;
+  return true;
+}
+
 function parse(s: string): number {
   const len = s.length;
   if (len < 20 || len > 35) return NaN;
-  if (minuteText.length === MINUTE_PREFIX && s.startsWith(minuteText)) return parseRest(s, minuteMs);
+  if (sameMinute(s)) return parseRest(s, minuteMs);
   const year = digits(s, 0, 4);
   const month = digits(s, 5, 2);
   const day = digits(s, 8, 2);
