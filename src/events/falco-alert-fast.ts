@@ -38,20 +38,24 @@ function isScalar(v: unknown, maxString: number): boolean {
 }
 
 function validFields(fields: Record<string, unknown>, limits: EventLimits): boolean {
+  // The limits in locals: the loop below runs for every field of every event.
+  const maxFields = limits.maxFields;
+  const maxName = limits.maxFieldNameLength;
+  const maxString = limits.maxStringLength;
   let count = 0;
   for (const key in fields) {
     // zod drops a "__proto__" key from records; leave such objects to zod so both agree.
-    if (++count > limits.maxFields || key.length > limits.maxFieldNameLength || key === '__proto__') {
-      return false;
-    }
+    if (++count > maxFields || key.length > maxName || key === '__proto__') return false;
     const v = fields[key];
     // Strings first: most values are.
     if (typeof v === 'string') {
-      if (v.length > limits.maxStringLength) return false;
+      if (v.length > maxString) return false;
+    } else if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return false;
     } else if (Array.isArray(v)) {
       if (v.length > limits.maxListLength) return false;
-      for (let i = 0; i < v.length; i++) if (!isScalar(v[i], limits.maxStringLength)) return false;
-    } else if (!isScalar(v, limits.maxStringLength)) {
+      for (let i = 0; i < v.length; i++) if (!isScalar(v[i], maxString)) return false;
+    } else if (!isScalar(v, maxString)) {
       return false;
     }
   }

@@ -440,6 +440,9 @@ export class Featurizer {
   private readonly planTime = new Float64Array(PLAN_SLOTS + 1);
   /** Scaled counts read for the slot being completed. */
   private readonly scaledReads = new Float64Array(MAX_KEYS);
+  /** complete()'s per-event memo of the logarithms it computed: ratio and Math.log(ratio). */
+  private readonly logRatios = new Float64Array(MAX_KEYS);
+  private readonly logValues = new Float64Array(MAX_KEYS);
   /** Slot being planned, and its key count so far. */
   private planBase = 0;
   private nPlanned = 0;
@@ -891,6 +894,12 @@ export class Featurizer {
     const ownerTotal = scaled[0]! * scale;
     const features = this.planFeature;
     const totals = this.planTotal;
+    // The logarithms computed for this event so far: about a quarter of an event's ratios repeat
+    // one of them (an owner's novelties share the owner total and often the count), and a
+    // comparison is much cheaper than Math.log. Same value either way.
+    const ratios = this.logRatios;
+    const logs = this.logValues;
+    let known = 0;
     for (let i = 1; i < n; i++) {
       const t = totals[base + i]!;
       // Rarity of a value whose decayed count is c among `total` events: −ln of its smoothed frequency.
@@ -898,7 +907,18 @@ export class Featurizer {
       const ratio = (total + 1) / (scaled[i]! * scale + 1);
       // A value as common as its total (an owner's usual process or command) has ratio 1 and
       // rarity 0, exactly what Math.log(1) gives: skip the call for those.
-      out[features[base + i]!] = ratio === 1 ? 0 : Math.log(ratio);
+      let rarity = 0;
+      if (ratio !== 1) {
+        let k = known - 1;
+        while (k >= 0 && ratios[k] !== ratio) k--;
+        if (k >= 0) rarity = logs[k]!;
+        else {
+          rarity = Math.log(ratio);
+          ratios[known] = ratio;
+          logs[known++] = rarity;
+        }
+      }
+      out[features[base + i]!] = rarity;
     }
 
     // Aggregates: one dimension in which anything strongly rare (or new for its owner) is extreme,

@@ -16,6 +16,7 @@ export interface Rng {
 }
 
 const TWO_POW_32 = 4294967296;
+const TWO_POW_31 = 2147483648;
 const TWO_POW_53 = 9007199254740992;
 
 /** splitmix32 step: a well-mixed 32-bit value from a Weyl sequence, used only for seeding. */
@@ -81,6 +82,16 @@ class Xoshiro128StarStar implements Rng {
       throw new FalconerError('USAGE', 'int() bound must be a positive safe integer', {
         maxExclusive: String(maxExclusive),
       });
+    }
+    if (maxExclusive < TWO_POW_31) {
+      // The same rejection sampling in 32-bit integer arithmetic (a reservoir calls this for every
+      // row it is offered, and a floating-point % is a library call): 2^32 mod m is
+      // ((2^32 − 1) mod m + 1) mod m, and both operands of each % are unsigned 32-bit integers.
+      const m = maxExclusive >>> 0;
+      const limit = TWO_POW_32 - ((((0xffffffff % m) >>> 0) + 1) % m);
+      let u = this.nextU32();
+      while (u >= limit) u = this.nextU32();
+      return (u % m) >>> 0;
     }
     if (maxExclusive <= TWO_POW_32) {
       // Rejection sampling: unbiased for every bound up to 2^32.
