@@ -33,6 +33,8 @@ const MAX_FEATURES = 1 << FEATURE_BITS;
 const MAX_RANK = (1 << (31 - FEATURE_BITS)) - 1;
 /** Complete trees of height H hold 2^H leaves; beyond this the padding costs too much memory. */
 export const MAX_HEIGHT = 12;
+/** +Infinity sentinels after each feature's cuts: binBlock reads up to three cuts past a hint. */
+const CUT_PAD = 4;
 /** Largest leaf-value index (leaves are Uint16Array indices into the distinct values). */
 const MAX_LEAF_INDEX = 0xffff;
 /** Bin buffer budget per block (values), so a block of rows stays in L1/L2. */
@@ -58,8 +60,12 @@ export class BinnedBatchScorer {
     private readonly height: number,
     /** Sorted distinct thresholds of all features, concatenated. */
     private readonly cuts: Float64Array,
-    /** cuts of feature f are cuts[cutStart[f] .. cutStart[f + 1]). */
+    /**
+     * cuts of feature f are cuts[cutStart[f] .. cutEnd[f]), followed by CUT_PAD +Infinity
+     * sentinels (so binBlock can read a few cuts past a hint without a bounds test).
+     */
     private readonly cutStart: Int32Array,
+    private readonly cutEnd: Int32Array,
     /** Per feature: first cut, and buckets per unit of value (0 without cuts). */
     private readonly bucketOrigin: Float64Array,
     private readonly bucketScale: Float64Array,
@@ -96,14 +102,16 @@ export class BinnedBatchScorer {
     const perFeature: number[][] = Array.from({ length: d }, () => []);
     for (let i = 0; i < count; i++) if (f.feature[i]! >= 0) perFeature[f.feature[i]!]!.push(f.threshold[i]!);
     const cutStart = new Int32Array(d + 1);
+    const cutEnd = new Int32Array(d);
     const sorted = perFeature.map((list) => Float64Array.from(new Set(list)).sort());
     for (let j = 0; j < d; j++) {
       if (sorted[j]!.length >= MAX_RANK) return null;
-      cutStart[j + 1] = cutStart[j]! + sorted[j]!.length;
+      cutEnd[j] = cutStart[j]! + sorted[j]!.length;
+      cutStart[j + 1] = cutEnd[j]! + CUT_PAD;
     }
-    const cuts = new Float64Array(cutStart[d]!);
+    const cuts = new Float64Array(cutStart[d]!).fill(Infinity);
     for (let j = 0; j < d; j++) cuts.set(sorted[j]!, cutStart[j]!);
-    const hints = buildHints(cuts, cutStart, d);
+    const hints = buildHints(cuts, cutStart, cutEnd, d);
 
     const inner = (1 << height) - 1;
     const width = 1 << height;
@@ -143,7 +151,7 @@ export class BinnedBatchScorer {
           words[wBase + k] = alwaysLeft;
           stack.push(node, 2 * k + 1, depth + 1, node, 2 * k + 2, depth + 1);
         } else {
-          const rank = lowerBound(cuts, cutStart[feature]!, cutStart[feature + 1]!, f.threshold[node]!);
+          const rank = lowerBound(cuts, cutStart[feature]!, cutEnd[feature]!, f.threshold[node]!);
           words[wBase + k] = ((rank - cutStart[feature]!) << FEATURE_BITS) | feature;
           stack.push(f.left[node]!, 2 * k + 1, depth + 1, f.right[node]!, 2 * k + 2, depth + 1);
         }
@@ -156,6 +164,7 @@ export class BinnedBatchScorer {
       height,
       cuts,
       cutStart,
+      cutEnd,
       hints.origin,
       hints.scale,
       hints.start,
@@ -209,10 +218,10 @@ export class BinnedBatchScorer {
   }
 
   private binBlock(data: Float64Array, start: number, rows: number): void {
-    const { d, cuts, cutStart, bins, bucketOrigin, bucketScale, bucketStart, hint } = this;
+    const { d, cuts, cutStart, cutEnd, bins, bucketOrigin, bucketScale, bucketStart, hint } = this;
     for (let j = 0; j < d; j++) {
       const first = cutStart[j]!;
-      const end = cutStart[j + 1]!;
+      const end = cutEnd[j]!;
       const origin = bucketOrigin[j]!;
       const scale = bucketScale[j]!;
       const hintBase = bucketStart[j]!;
@@ -234,10 +243,18 @@ export class BinnedBatchScorer {
         else if (b > lastBucket) b = lastBucket;
         const h = hintBase + (b | 0);
         let lo = hint[h]!;
-        let hi = hint[h + 1]!;
-        while (lo > first && cuts[lo - 1]! >= x) lo--;
-        while (hi < end && cuts[hi]! < x) hi++;
-        const bin = lowerBound(cuts, lo, hi, x) - first;
+        let bin: number;
+        if ((lo > first && cuts[lo - 1]! >= x) || cuts[lo + 3]! < x) {
+          // Rounding put the hint past the bin, or the bucket holds more than three cuts: search.
+          let hi = hint[h + 1]!;
+          while (lo > first && cuts[lo - 1]! >= x) lo--;
+          while (hi < end && cuts[hi]! < x) hi++;
+          bin = lowerBound(cuts, lo, hi, x) - first;
+        } else {
+          // cuts[lo - 1] < x <= cuts[lo + 3] (sentinels past the end): the bin is lo plus how many of
+          // the next three cuts are below x, counted without branches (most buckets hold 0 to 2).
+          bin = lo - first + +(cuts[lo]! < x) + +(cuts[lo + 1]! < x) + +(cuts[lo + 2]! < x);
+        }
         bins[r * d + j] = bin;
         lastX = x;
         lastBin = bin;
@@ -394,13 +411,13 @@ function sameRow(a: Int32Array, ia: number, b: Int32Array, ib: number, d: number
  * bucket b has its lowerBound in [hint[b], hint[b + 1]] up to rounding, which
  * binBlock corrects by widening the range until it is certain.
  */
-function buildHints(cuts: Float64Array, cutStart: Int32Array, d: number) {
+function buildHints(cuts: Float64Array, cutStart: Int32Array, cutEnd: Int32Array, d: number) {
   const origin = new Float64Array(d);
   const scale = new Float64Array(d);
   const start = new Int32Array(d + 1);
   const counts: number[] = [];
   for (let j = 0; j < d; j++) {
-    const count = cutStart[j + 1]! - cutStart[j]!;
+    const count = cutEnd[j]! - cutStart[j]!;
     const buckets = Math.max(1, Math.min(MAX_BUCKETS, 8 * count));
     counts.push(buckets);
     start[j + 1] = start[j]! + buckets + 1; // one extra entry: the right edge of the last bucket
@@ -408,7 +425,7 @@ function buildHints(cuts: Float64Array, cutStart: Int32Array, d: number) {
   const hint = new Int32Array(start[d]!);
   for (let j = 0; j < d; j++) {
     const first = cutStart[j]!;
-    const end = cutStart[j + 1]!;
+    const end = cutEnd[j]!;
     const buckets = counts[j]!;
     const base = start[j]!;
     if (end - first < 2 || !(cuts[end - 1]! > cuts[first]!)) {
