@@ -122,6 +122,7 @@ export class BinnedBatchScorer {
     // are one key, and depth + c(size) is never -0).
     const leafIndex = new Map<number, number>();
     const leafValues: number[] = [];
+    const nodeLeaf = new Int32Array(count).fill(-1);
     const alwaysLeft = MAX_RANK << FEATURE_BITS; // feature 0, rank above any bin
     // Explicit stack of (source node, heap index, depth) to avoid recursion.
     const stack: number[] = [];
@@ -134,14 +135,19 @@ export class BinnedBatchScorer {
         const k = stack.pop()!;
         const node = stack.pop()!;
         if (depth === height) {
-          const value = f.leafPath[node]!;
-          let index = leafIndex.get(value);
-          if (index === undefined) {
-            index = leafValues.length;
-            // More distinct values than an index holds: leave this forest to the plain walk.
-            if (index > MAX_LEAF_INDEX) return null;
-            leafIndex.set(value, index);
-            leafValues.push(value);
+          // A shallow leaf fills many slots: look its value up once per node.
+          let index = nodeLeaf[node]!;
+          if (index < 0) {
+            const value = f.leafPath[node]!;
+            index = leafIndex.get(value) ?? -1;
+            if (index < 0) {
+              index = leafValues.length;
+              // More distinct values than an index holds: leave this forest to the plain walk.
+              if (index > MAX_LEAF_INDEX) return null;
+              leafIndex.set(value, index);
+              leafValues.push(value);
+            }
+            nodeLeaf[node] = index;
           }
           leaves[lBase + k - inner] = index;
           continue;
