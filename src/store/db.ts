@@ -13,6 +13,7 @@ import { FalconerError } from '../errors.ts';
 import { migrationProvider } from './migrations.ts';
 import type { Database } from './schema.ts';
 import './errors.ts';
+import { cachingDatabase } from './statement-cache.ts';
 
 export type StoreDialect = 'sqlite' | 'postgres';
 
@@ -86,7 +87,7 @@ export async function openDatabase(url: string, opts: OpenDatabaseOptions = {}):
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(sqlite) }) });
   } else {
     // pg is loaded only for PostgreSQL: SQLite agents do not pay for it at start.
     const { default: pgModule } = await import('pg');
