@@ -11,7 +11,8 @@
  * before the replay) and under that load (max of samples every 500 ms), and
  * each agent's CPU share over the replay, to see what dominates.
  *   node --import tsx bench/platform.ts [--minutes M] [--rate R] [--seed S] [--replay-rate E] [--out FILE] [--write]
- * (--out writes the full result, per attack, elsewhere: for runs not fair enough to --write.)
+ * (--out writes the full result, per attack, elsewhere: for runs not fair enough to --write;
+ * --keep leaves the platform's data directory, logs included.)
  * Attacks whose first event falls within the gate's warm-up (20,000 events, the
  * default) cannot be detected and are left out of the latency figures.
  * The breakdown splits first event → incident at the moment detect opened the
@@ -251,6 +252,9 @@ try {
   // What detect's RSS is made of: V8 heap in use, heap reserved, memory outside the heap (buffers).
   const detectMemMax = { heapUsedMb: 0, heapTotalMb: 0, externalMb: 0, outboxDepth: 0, eventLoopLagMaxMs: 0 };
   let memScrape: Promise<void> = Promise.resolve();
+  /** [seconds since the replay started, detect's backlog in events, longest event-loop stall in ms]. */
+  const detectSeries: [number, number, number][] = [];
+  const replayStarted = Date.now();
   const memSampler = setInterval(() => {
     memScrape = memScrape
       .then(async () => {
@@ -272,14 +276,18 @@ try {
           detectMemMax.outboxDepth,
           sumMetric(m, 'falconer_signal_outbox_depth'),
         );
+        // Events accepted by the ingest but not yet gated: detect's backlog, once a second.
+        const backlog =
+          sumMetric(m, 'falconer_events_accepted_total') -
+          sumMetric(m, 'falconer_events_scored_total') -
+          sumMetric(m, 'falconer_gate_warmup_events_total');
+        const lagMs = sumMetric(m, 'falconer_nodejs_eventloop_lag_max_seconds') * 1000;
+        detectSeries.push([Math.round((Date.now() - replayStarted) / 100) / 10, backlog, Math.round(lagMs)]);
         // Longest event-loop stall since the previous scrape (prom-client resets it on every scrape).
-        detectMemMax.eventLoopLagMaxMs = Math.max(
-          detectMemMax.eventLoopLagMaxMs,
-          sumMetric(m, 'falconer_nodejs_eventloop_lag_max_seconds') * 1000,
-        );
+        detectMemMax.eventLoopLagMaxMs = Math.max(detectMemMax.eventLoopLagMaxMs, lagMs);
       })
       .catch(() => undefined);
-  }, 2_000);
+  }, 1_000);
   const ticksBefore = Object.fromEntries(AGENT_NAMES.map((n) => [n, cpuTicks(p.supervisor.pid(n))]));
   const replayLoad = loadavg();
   const benchCpuBefore = process.cpuUsage();
@@ -529,6 +537,9 @@ try {
     /** What stalls detect's event loop: its longest stall, and V8's garbage-collection pauses by kind. */
     detectStalls: {
       eventLoopLagMaxMs: Math.round(detectMemMax.eventLoopLagMaxMs),
+      backlogMaxEvents: Math.max(0, ...detectSeries.map(([, b]) => b)),
+      /** Once a second: [s since the replay started, backlog (events), longest stall (ms)]. */
+      series: detectSeries,
       gc: Object.fromEntries(
         ['major', 'minor', 'incremental', 'weakcb'].map((kind) => [
           kind,
@@ -569,5 +580,7 @@ try {
 } finally {
   await platform?.stop();
   hook.server.close();
-  rmSync(dir, { recursive: true, force: true });
+  // --keep leaves the data directory (agents' logs, incidents, audit) for a look afterwards.
+  if (hasFlag('--keep')) process.stderr.write(`kept ${dir}\n`);
+  else rmSync(dir, { recursive: true, force: true });
 }
