@@ -9,7 +9,7 @@
 import { DEFAULT_SOURCE, MAX_PRIORITY_LENGTH, type FalcoAlert } from './falco-alert.ts';
 import type { EventLimits } from './limits.ts';
 import { parsePriority } from './priority.ts';
-import { parseRfc3339 } from './time.ts';
+import { parseRfc3339Once } from './time.ts';
 import type { FieldValue, Priority } from './types.ts';
 
 const EMPTY_FIELDS: Readonly<Record<string, FieldValue>> = Object.freeze({});
@@ -109,7 +109,7 @@ export function buildAlertFast<T>(
 
   const time = raw.time;
   if (typeof time !== 'string' || time.length > max) return undefined;
-  const timeMs = parseRfc3339(time);
+  const timeMs = parseRfc3339Once(time);
   if (timeMs !== timeMs) return undefined;
 
   let output = raw.output;
