@@ -50,8 +50,11 @@ function parseIPv4(s: string, start: number, end: number): number {
 }
 
 function classifyIPv4(v: number): AddressClass {
-  const a = Math.floor(v / 16777216);
-  const b = Math.floor(v / 65536) % 256;
+  // v < 2^32: its top 16 bits, then the first two octets in integer arithmetic (a floating-point
+  // % is a library call, and this runs for most network events).
+  const top = Math.floor(v / 65536);
+  const a = top >>> 8;
+  const b = top & 255;
   if (a === 127) return 'loopback';
   if (v === 0xa9fea9fe) return 'metadata'; // 169.254.169.254: AWS, GCP, Azure, OpenStack
   if (a === 169 && b === 254) return 'link-local';

@@ -958,8 +958,16 @@ export class Featurizer {
   private isOffHours(timeMs: number): boolean {
     const local = timeMs + this.offsetMs;
     const day = Math.floor(local / MS_PER_DAY);
-    // 1970-01-01 was a Thursday: (day + 4) % 7 gives 0 = Sunday … 6 = Saturday.
-    const weekday = (((day + 4) % 7) + 7) % 7;
+    // 1970-01-01 was a Thursday: (day + 4) % 7 gives 0 = Sunday … 6 = Saturday. In 32-bit integers
+    // when the day fits (any real event time): a floating-point % is a library call.
+    const dayInt = day | 0;
+    let weekday: number;
+    if (dayInt === day) {
+      weekday = (dayInt + 4) % 7;
+      if (weekday < 0) weekday += 7;
+    } else {
+      weekday = (((day + 4) % 7) + 7) % 7;
+    }
     if (weekday === 0 || weekday === 6) return true;
     const hour = (local - day * MS_PER_DAY) / MS_PER_HOUR;
     return hour < this.options.officeHours.startHour || hour >= this.options.officeHours.endHour;
