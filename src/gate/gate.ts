@@ -39,6 +39,7 @@ import {
   type SignalUpdate,
   type SignalUpdateKind,
 } from './signals.ts';
+import { RetrainJob, type RetrainJobHost, type TrainingSet } from './retrain-job.ts';
 import { RecentWindow, checkForwardRate, quantileThreshold } from './threshold.ts';
 
 export interface GateOptions {
@@ -58,6 +59,12 @@ export interface GateOptions {
   retrainEveryMs?: number;
   /** Retrain on schedule inside process() (default true); otherwise only retrain() does. */
   autoRetrain?: boolean;
+  /**
+   * How a scheduled retrain runs: 'inline' (default) all at once after the event that made it due;
+   * 'incremental' a few trees or calibration rows after every RETRAIN_STEP_EVENTS events, the previous
+   * model serving until the new one is ready (a service that must keep answering: see retrain-job.ts).
+   */
+  retrainMode?: 'inline' | 'incremental';
   /** Retrain periods the training window spans: one reservoir per period (default 4). */
   windowPeriods?: number;
   /** Rows sampled for training across the window (default 8192). */
@@ -207,6 +214,8 @@ const DEFAULTS = {
   attackMemory: 4096,
 } as const;
 
+/** Events between two steps of an incremental retraining (see retrain-job.ts). */
+export const RETRAIN_STEP_EVENTS = 64;
 /** Fewer rows than this cannot make a meaningful forest. */
 export const MIN_TRAINING_ROWS = 64;
 /** Below this many recent vectors the threshold is calibrated on the training rows instead. */
@@ -246,6 +255,10 @@ export class Gate {
   private readonly retrainEveryEvents: number;
   private readonly retrainEveryMs: number;
   private readonly autoRetrain: boolean;
+  private readonly retrainMode: 'inline' | 'incremental';
+  /** The incremental retraining in progress, and the events seen since its last step. */
+  private job: RetrainJob | undefined;
+  private jobCredit = 0;
   private readonly trees: number;
   private readonly sampleSize: number;
   private readonly seed: number;
@@ -320,6 +333,7 @@ export class Gate {
       });
     }
     this.autoRetrain = o.autoRetrain ?? true;
+    this.retrainMode = o.retrainMode ?? 'inline';
     this.trees = positiveInt('forest.trees', o.forest?.trees ?? DEFAULT_PARAMS.trees);
     this.sampleSize = positiveInt('forest.sampleSize', o.forest?.sampleSize ?? DEFAULT_PARAMS.sampleSize);
     this.seed = o.seed ?? DEFAULTS.seed;
@@ -459,6 +473,7 @@ export class Gate {
         this.recalibrate();
       }
     }
+    if (this.job !== undefined) this.advanceRetrain(1);
     return decision;
   }
 
@@ -475,6 +490,7 @@ export class Gate {
     const out = new Array<GateDecision>(events.length);
     let start = 0;
     while (start < events.length) start = this.processChunk(events, start, out);
+    if (this.job !== undefined) this.advanceRetrain(events.length);
     return out;
   }
 
@@ -560,9 +576,27 @@ export class Gate {
    * Trains a model on the sliding window (minus confirmed attacks, plus the
    * false-positive pool), calibrates its threshold on the recent vectors and
    * swaps it in. Throws GATE_NOT_READY when the window holds too few rows.
+   * Supersedes an incremental retraining in progress.
    */
   retrain(): RetrainResult {
     const started = performance.now();
+    this.job = undefined;
+    const set = this.trainingSet();
+    const forest = IsolationForest.fit(set.training, set.n, FEATURE_COUNT, this.forestParams(set));
+    // Reference rows are synthetic: never calibrate on them.
+    let threshold: number;
+    if (this.fixedThreshold === undefined) {
+      threshold = this.calibrate(forest, set.training, set.n - set.nRef);
+    } else {
+      threshold = this.fixedThreshold;
+      this.rescoreRecent(forest);
+    }
+    this.slideWindow();
+    return this.installTrained(set, forest, threshold, performance.now() - started);
+  }
+
+  /** The rows a training runs on; throws GATE_NOT_READY when the window holds too few. */
+  private trainingSet(): TrainingSet {
     const d = FEATURE_COUNT;
     let windowRows = 0;
     for (const r of this.reservoirs) windowRows += r.size;
@@ -607,48 +641,98 @@ export class Gate {
       addReferenceRows(data, n, nRef, d, createRng(deriveSeed(this.seed, 0x4ef0000 + trainingNumber)));
       n += nRef;
     }
-    const training = data.subarray(0, n * d);
-    const forest = IsolationForest.fit(training, n, d, {
+    return {
+      training: data.subarray(0, n * d),
+      n,
+      nRef,
+      falsePositiveRows: nFp * reps,
+      attackRowsDropped: dropped,
+      trainingNumber,
+    };
+  }
+
+  private forestParams(set: TrainingSet) {
+    return {
       trees: this.trees,
       sampleSize: this.sampleSize,
-      seed: deriveSeed(this.seed, trainingNumber),
-    });
-    // Reference rows are synthetic: never calibrate on them.
-    let threshold: number;
-    if (this.fixedThreshold === undefined) {
-      threshold = this.calibrate(forest, training, n - nRef);
-    } else {
-      threshold = this.fixedThreshold;
-      this.rescoreRecent(forest);
+      seed: deriveSeed(this.seed, set.trainingNumber),
+    };
+  }
+
+  /** Slides the window: the oldest period's reservoir starts over as the active one. */
+  private slideWindow(): void {
+    this.active = (this.active + 1) % this.reservoirs.length;
+    this.reservoirs[this.active] = this.newReservoir();
+    this.sinceTrain = 0;
+    this.lastTrainMs = this.clockMs;
+  }
+
+  /** Takes the training rows and slides the window now; the steps that follow build the model. */
+  private beginRetrain(): void {
+    const started = performance.now();
+    const set = this.trainingSet();
+    const fitter = IsolationForest.fitter(set.training, set.n, FEATURE_COUNT, this.forestParams(set));
+    this.slideWindow();
+    const host: RetrainJobHost = {
+      recent: this.recent,
+      dimensions: FEATURE_COUNT,
+      calibrateOnTraining: this.fixedThreshold === undefined && this.recent.size < MIN_CALIBRATION_ROWS,
+      threshold: (rows, scores, onTraining) =>
+        this.fixedThreshold ??
+        quantileThreshold(onTraining ? scores : this.withoutAttacks(rows, scores), this.forwardRate),
+      install: (trained, forest, threshold, cpuMs) => {
+        this.job = undefined;
+        this.installTrained(trained, forest, threshold, cpuMs);
+      },
+    };
+    this.job = new RetrainJob(host, set, fitter, performance.now() - started);
+    this.jobCredit = 0;
+  }
+
+  /** One retraining step per RETRAIN_STEP_EVENTS events seen. */
+  private advanceRetrain(events: number): void {
+    this.jobCredit += events;
+    while (this.job !== undefined && this.jobCredit >= RETRAIN_STEP_EVENTS) {
+      this.jobCredit -= RETRAIN_STEP_EVENTS;
+      try {
+        this.job.step();
+      } catch (err) {
+        // Like a failed inline retrain: the current model keeps serving.
+        this.job = undefined;
+        this.lastRetrainError = describeError(err);
+      }
     }
+  }
+
+  /** Serves a freshly trained forest; `cpuMs` is the time the training took on this thread. */
+  private installTrained(
+    set: TrainingSet,
+    forest: IsolationForest,
+    threshold: number,
+    cpuMs: number,
+  ): RetrainResult {
     const model: GateModel = {
       forest,
-      modelVersion: `gate-${this.seed}-${trainingNumber}`,
+      modelVersion: `gate-${this.seed}-${set.trainingNumber}`,
       createdAt: new Date().toISOString(),
       features: FEATURE_SCHEMA,
       threshold: {
         score: threshold,
         ...(this.fixedThreshold === undefined ? { forwardRate: this.forwardRate } : {}),
       },
-      nTrain: n,
+      nTrain: set.n,
     };
     this.install(model, threshold);
-    this.trainings = trainingNumber;
-    // Slide the window: the oldest period's reservoir starts over as the active one.
-    this.active = (this.active + 1) % this.reservoirs.length;
-    this.reservoirs[this.active] = this.newReservoir();
-    this.sinceTrain = 0;
-    this.lastTrainMs = this.clockMs;
-    const durationMs = performance.now() - started;
-    this.trainMsTotal += durationMs;
-    this.metrics?.retrained(durationMs / 1000, n);
+    this.trainings = set.trainingNumber;
+    this.trainMsTotal += cpuMs;
+    this.metrics?.retrained(cpuMs / 1000, set.n);
     return {
       modelVersion: model.modelVersion,
-      nTrain: n,
+      nTrain: set.n,
       threshold,
-      durationMs,
-      falsePositiveRows: nFp * reps,
-      attackRowsDropped: dropped,
+      durationMs: cpuMs,
+      falsePositiveRows: set.falsePositiveRows,
+      attackRowsDropped: set.attackRowsDropped,
     };
   }
 
@@ -690,6 +774,7 @@ export class Gate {
     } else {
       this.rescoreRecent(model.forest);
     }
+    this.job = undefined; // a loaded model supersedes a retraining in progress
     this.install(model, threshold);
     this.sinceTrain = 0;
     this.lastTrainMs = this.clockMs;
@@ -763,6 +848,7 @@ export class Gate {
 
   /** Whether a scheduled retrain is due now, at event time t. */
   private retrainIsDue(t: number): boolean {
+    if (this.job !== undefined) return false;
     if (this.serving === undefined) {
       if (this.seen < this.warmupEvents) return false;
       let rows = 0;
@@ -775,7 +861,8 @@ export class Gate {
   private retrainIfDue(t: number): void {
     if (!this.retrainIsDue(t)) return;
     try {
-      this.retrain();
+      if (this.retrainMode === 'incremental') this.beginRetrain();
+      else this.retrain();
       this.lastRetrainError = undefined;
     } catch (err) {
       // A failed scheduled retrain never stops the stream: the current model keeps serving,

@@ -256,6 +256,14 @@ class ForestBuilder {
   }
 }
 
+/** An Isolation Forest being fitted a few trees at a time (IsolationForest.fitter). */
+export interface ForestFitter {
+  /** Grows up to `trees` more trees; true once the forest is complete. */
+  grow(trees: number): boolean;
+  /** The fitted forest; only once grow() returned true. */
+  result(): IsolationForest;
+}
+
 export class IsolationForest {
   readonly dimensions: number;
   readonly params: Readonly<Required<IsolationForestParams>>;
@@ -326,6 +334,22 @@ export class IsolationForest {
     d: number,
     params?: Partial<IsolationForestParams>,
   ): IsolationForest {
+    const fitter = IsolationForest.fitter(data, n, d, params);
+    fitter.grow(Infinity);
+    return fitter.result();
+  }
+
+  /**
+   * fit() a few trees at a time, for a caller that must not block for the whole forest (a gate
+   * retraining while it keeps scoring). Same data and params ⇒ the same forest as fit(), bit for bit,
+   * however the trees are spread over grow() calls. `data` must not change until result().
+   */
+  static fitter(
+    data: Float64Array,
+    n: number,
+    d: number,
+    params?: Partial<IsolationForestParams>,
+  ): ForestFitter {
     if (!Number.isInteger(d) || d < 1) fail('dimensions must be a positive integer', { d });
     if (!Number.isInteger(n) || n < 2) fail('at least 2 training rows are needed', { n });
     if (data.length < n * d) {
@@ -340,8 +364,20 @@ export class IsolationForest {
     const rng = createRng(resolved.seed);
     const builder = new ForestBuilder(data, n, d, psi, resolved.maxDepth, resolved.trees, rng);
     const roots = new Int32Array(resolved.trees);
-    for (let t = 0; t < resolved.trees; t++) roots[t] = builder.growTree();
-    return new IsolationForest(d, resolved, psi, roots, builder.finish());
+    let grown = 0;
+    let forest: IsolationForest | undefined;
+    return {
+      grow(trees: number): boolean {
+        const until = Math.min(resolved.trees, grown + trees);
+        while (grown < until) roots[grown++] = builder.growTree();
+        return grown === resolved.trees;
+      },
+      result(): IsolationForest {
+        if (grown < resolved.trees)
+          fail('the forest is not fully grown yet', { grown, trees: resolved.trees });
+        return (forest ??= new IsolationForest(d, resolved, psi, roots, builder.finish()));
+      },
+    };
   }
 
   private checkRow(row: ArrayLike<number>, offset: number): void {

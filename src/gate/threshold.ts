@@ -153,6 +153,7 @@ export class RecentWindow {
   private next = 0;
   private count = 0;
   private lastSlot = -1;
+  private pushes = 0;
 
   constructor(capacity: number, d: number) {
     if (!Number.isInteger(capacity) || capacity < 1) {
@@ -170,6 +171,16 @@ export class RecentWindow {
     return this.count;
   }
 
+  /** Vectors pushed so far, ever. */
+  get pushCount(): number {
+    return this.pushes;
+  }
+
+  /** The slot the next push writes (slots are reused in ring order). */
+  get nextSlot(): number {
+    return this.next;
+  }
+
   /** Adds a vector (its score unknown until setLastScore, setScoreAt or rescore); returns its slot. */
   push(row: ArrayLike<number>): number {
     const d = this.dimensions;
@@ -180,6 +191,7 @@ export class RecentWindow {
     if (slot >= this.count || this.scoreValues[slot] === this.scoreValues[slot]) this.unknown++;
     this.scoreValues[slot] = Number.NaN;
     this.lastSlot = slot;
+    this.pushes++;
     this.next = (slot + 1) % this.capacity;
     if (this.count < this.capacity) this.count++;
     return slot;

@@ -151,6 +151,9 @@ export function gateOptionsFrom(config: FalconerConfig): ConstructorParameters<t
     forest: { trees: g.trees, sampleSize: g.sampleSize },
     seed: g.seed,
     signals: { windowMs: g.signalWindowMs },
+    // A service must keep answering: a retrain is spread over the events that follow it instead of
+    // stalling ingest for the whole of one (hundreds of ms on a busy machine).
+    retrainMode: 'incremental',
   };
 }
 
