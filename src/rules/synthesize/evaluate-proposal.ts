@@ -33,10 +33,13 @@ export function materializeBaseline(
 ): BaselineSet {
   const same = new Set<NormalizedEvent>(incident);
   const keys = new Set(incident.map(eventKey));
+  // The key is a long string (it holds the output): build it only for an event at an incident
+  // event's exact time, not for each of the tens of thousands of baseline events.
+  const times = new Set(incident.map((ev) => ev.timeMs));
   const out: BaselineSet = { events: [], fields: [], sources: [] };
   const it = typeof baseline === 'function' ? baseline() : baseline;
   for (const ev of it) {
-    if (same.has(ev) || keys.has(eventKey(ev))) continue;
+    if (same.has(ev) || (times.has(ev.timeMs) && keys.has(eventKey(ev)))) continue;
     out.events.push(ev);
     out.fields.push(ev.fields);
     out.sources.push(ev.source);
