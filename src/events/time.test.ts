@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseRfc3339 } from './time.ts';
+import { parseRfc3339, parseRfc3339Once } from './time.ts';
 
 const RE =
   /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
@@ -60,6 +60,32 @@ test('parseRfc3339 over sequences sharing minutes equals a full reference parse'
     }),
     { numRuns: 400 },
   );
+});
+
+test('parseRfc3339Once (no last-string memo) equals the reference too, interleaved with parseRfc3339', () => {
+  fc.assert(
+    fc.property(fc.array(fc.tuple(timeText, fc.boolean()), { minLength: 1, maxLength: 30 }), (items) => {
+      // Both share the minute shortcut: alternate them, and repeat strings, so each sees the other's minute.
+      for (const [s, once] of items) {
+        assert.equal(once ? parseRfc3339Once(s) : parseRfc3339(s), reference(s), s);
+        assert.equal(parseRfc3339Once(s), reference(s), s);
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('the minute shortcut compares all sixteen characters of the prefix', () => {
+  const first = '2026-11-26T07:15:01.123456789Z';
+  assert.equal(parseRfc3339Once(first), Date.UTC(2026, 10, 26, 7, 15, 1, 123));
+  // Same length, differing in one prefix character at a time: each must be parsed on its own.
+  for (let i = 0; i < 16; i++) {
+    const c = first.charCodeAt(i);
+    if (c < 48 || c > 57) continue;
+    const other = first.slice(0, i) + String.fromCharCode(c === 57 ? 48 : c + 1) + first.slice(i + 1);
+    assert.equal(parseRfc3339Once(first), reference(first), first);
+    assert.equal(parseRfc3339Once(other), reference(other), other);
+  }
 });
 
 test('a valid minute prefix does not vouch for a broken rest', () => {

@@ -59,7 +59,10 @@ type Fields = Readonly<Record<string, FieldValue>>;
 
 /** A usable string value: Falco writes null (or "<NA>" in older versions) for a field without value. */
 function usable(v: FieldValue | undefined): string | undefined {
-  return typeof v === 'string' && v.length !== 0 && v !== '<NA>' ? v : undefined;
+  if (typeof v !== 'string') return undefined;
+  // Lengths first: comparing with '<NA>' is a call, needed only for four-character values.
+  const n = v.length;
+  return n === 0 || (n === 4 && v === '<NA>') ? undefined : v;
 }
 
 function text(fields: Fields, key: string): string | undefined {
@@ -129,7 +132,8 @@ export function workloadOf(
     ({ namespace, pod } = auditTarget(fields));
   }
   let containerId = usable(fields['container.id']);
-  if (containerId === 'host') containerId = undefined;
+  if (containerId !== undefined && containerId.length === 4 && containerId === 'host')
+    containerId = undefined;
   const container = containerId === undefined ? undefined : usable(fields['container.name']);
   // What the image is made of: repository and tag ("repo:tag", or the repository alone), else container.image.
   let repo: string | undefined;

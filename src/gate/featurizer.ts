@@ -268,7 +268,10 @@ class IdentityPlan {
 /** A usable string field: Falco writes null, "" or "<NA>" for a field without value. */
 // Loaded with literal keys (fields['proc.name']) so that each load site keeps its own inline cache.
 function usable(v: unknown): string | undefined {
-  return typeof v !== 'string' || v.length === 0 || v === '<NA>' ? undefined : v;
+  if (typeof v !== 'string') return undefined;
+  // Lengths first: comparing with '<NA>' is a call, needed only for four-character values.
+  const n = v.length;
+  return n === 0 || (n === 4 && v === '<NA>') ? undefined : v;
 }
 
 /** Image without tag or digest, so that a new release of the same image keeps its baseline. */
