@@ -98,19 +98,32 @@ export class BinnedBatchScorer {
     // (e.g. a large model file): at most 16 slots per real node, or 2^20 in all.
     if (f.roots.length * 2 ** height > Math.max(16 * count, 1 << 20)) return null;
 
-    // Distinct thresholds per feature, sorted.
-    const perFeature: number[][] = Array.from({ length: d }, () => []);
-    for (let i = 0; i < count; i++) if (f.feature[i]! >= 0) perFeature[f.feature[i]!]!.push(f.threshold[i]!);
+    // Distinct thresholds per feature, sorted: grouped by feature into one typed array, each group
+    // sorted numerically, then equal neighbours dropped (what a Set would keep: -0 and 0 compare
+    // alike everywhere they are used).
+    const perFeature = new Int32Array(d + 1);
+    for (let i = 0; i < count; i++) if (f.feature[i]! >= 0) perFeature[f.feature[i]! + 1]!++;
+    for (let j = 0; j < d; j++) perFeature[j + 1] = perFeature[j + 1]! + perFeature[j]!;
+    const grouped = new Float64Array(perFeature[d]!);
+    const fillAt = perFeature.slice(0, d);
+    for (let i = 0; i < count; i++) {
+      const feature = f.feature[i]!;
+      if (feature >= 0) grouped[fillAt[feature]!++] = f.threshold[i]!;
+    }
     const cutStart = new Int32Array(d + 1);
     const cutEnd = new Int32Array(d);
-    const sorted = perFeature.map((list) => Float64Array.from(new Set(list)).sort());
+    const cuts = new Float64Array(grouped.length + d * CUT_PAD).fill(Infinity);
     for (let j = 0; j < d; j++) {
-      if (sorted[j]!.length >= MAX_RANK) return null;
-      cutEnd[j] = cutStart[j]! + sorted[j]!.length;
-      cutStart[j + 1] = cutEnd[j]! + CUT_PAD;
+      const group = grouped.subarray(perFeature[j]!, perFeature[j + 1]!).sort();
+      let n = cutStart[j]!;
+      for (let i = 0; i < group.length; i++) {
+        const v = group[i]!;
+        if (i === 0 || v !== group[i - 1]) cuts[n++] = v;
+      }
+      if (n - cutStart[j]! >= MAX_RANK) return null;
+      cutEnd[j] = n;
+      cutStart[j + 1] = n + CUT_PAD;
     }
-    const cuts = new Float64Array(cutStart[d]!).fill(Infinity);
-    for (let j = 0; j < d; j++) cuts.set(sorted[j]!, cutStart[j]!);
     const hints = buildHints(cuts, cutStart, cutEnd, d);
 
     const inner = (1 << height) - 1;
@@ -445,7 +458,13 @@ function buildHints(cuts: Float64Array, cutStart: Int32Array, cutEnd: Int32Array
     origin[j] = lo;
     scale[j] = 1 / width;
     hint[base] = first;
-    for (let b = 1; b < buckets; b++) hint[base + b] = lowerBound(cuts, first, end, lo + b * width);
+    // lowerBound of each bucket edge; the edges increase, so one pointer walks the cuts once.
+    let at = first;
+    for (let b = 1; b < buckets; b++) {
+      const edge = lo + b * width;
+      while (at < end && cuts[at]! < edge) at++;
+      hint[base + b] = at;
+    }
     hint[base + buckets] = end;
   }
   return { origin, scale, start, hint };
