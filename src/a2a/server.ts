@@ -171,6 +171,16 @@ export async function startA2aServer(opts: A2aServerOptions): Promise<A2aServer>
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  // Connections are authenticated once, at the handshake: after the certificate or the trust bundle
+  // changes, a connection made before answers its current request and closes, so the caller's next
+  // call handshakes against the new files (a certificate dropped from the bundle is out at once).
+  let tlsGeneration = 0;
+  const socketGeneration = new WeakMap<object, number>();
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if ((socketGeneration.get(req.socket) ?? tlsGeneration) < tlsGeneration)
+      res.setHeader('Connection', 'close');
+    next();
+  });
 
   // Our own body parser first (the SDK's would stop at 100 kB with an HTML error): limit, and clear errors.
   const parseBody = express.json({
@@ -273,8 +283,11 @@ export async function startA2aServer(opts: A2aServerOptions): Promise<A2aServer>
   server.requestTimeout = 120_000;
   server.keepAliveTimeout = A2A_KEEP_ALIVE_MS;
   server.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'tls handshake refused'));
+  server.on('secureConnection', (socket) => socketGeneration.set(socket, tlsGeneration));
   tls.onChange((next) => {
     server.setSecureContext({ cert: next.cert, key: next.key, ca: next.ca, minVersion: 'TLSv1.2' });
+    tlsGeneration++;
+    server.closeIdleConnections();
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -536,6 +536,17 @@ describe('A2A over mTLS', () => {
       ips: ['127.0.0.1'],
     });
     const oldFingerprint = server.tls.current.fingerprint;
+    // A caller connected before the rotation, its connection idle and kept alive.
+    const early = await client('coordinator');
+    const query = () =>
+      early.call({
+        url: server.url,
+        agent: 'detect',
+        skill: 'events.query',
+        input: { limit: 50 },
+        output: EventsQueryOutput,
+      });
+    await query();
     const secret = join(root, 'secret');
     await mkdir(join(secret, '..v2'));
     await writeFile(join(secret, '..v2', 'tls.crt'), fresh.certPem);
@@ -571,6 +582,17 @@ describe('A2A over mTLS', () => {
     }
     assert.notEqual(fp, oldFingerprint);
     assert.equal(fp, server.tls.current.fingerprint);
+    // Its connection predates the new files: it was closed, and the next call handshakes again.
+    await new Promise((r) => setTimeout(r, 100)); // the server sees the last probe's handshake after the probe does
+    let handshakes = 0;
+    const countHandshake = () => handshakes++;
+    server.server.on('secureConnection', countHandshake);
+    try {
+      await query();
+    } finally {
+      server.server.off('secureConnection', countHandshake);
+    }
+    assert.equal(handshakes, 1);
     // And calls still work on the new certificate.
     const c = await client('coordinator');
     const out = await c.call({
