@@ -4,6 +4,7 @@
  * alone is used, so everything works offline.
  */
 import { z } from 'zod';
+import { NotificationKind } from '../contracts.ts';
 
 const delivery = {
   /** Name in metrics and delivery reports; defaults to the kind. Unique. */
@@ -15,6 +16,11 @@ const delivery = {
   timeoutMs: z.number().int().min(50).max(120_000).optional(),
   /** Retries after the first attempt, on network errors, timeouts, 429 and 5xx. */
   retries: z.number().int().min(0).max(10).optional(),
+  /**
+   * Notification kinds this sink receives (default: all). A chat channel usually wants
+   * `approval.needed`, `incident.resolved` and `incident.updated`, not every dismissed false positive.
+   */
+  kinds: z.array(NotificationKind).min(1).max(NotificationKind.options.length).optional(),
 };
 
 const httpUrl = z.url({ protocol: /^https?$/ });

@@ -14,7 +14,7 @@
  *    falconer_notification_attempts_total{sink,outcome}, and latency.
  */
 import type { Registry } from 'prom-client';
-import type { NotifyInput, NotifyOutput } from '../contracts.ts';
+import type { NotificationKind, NotifyInput, NotifyOutput } from '../contracts.ts';
 import { describeError, FalconerError } from '../../errors.ts';
 import { MemoryDedupeStore, type DedupeStore } from './dedupe.ts';
 import { oneLine } from './escape.ts';
@@ -25,6 +25,8 @@ export interface SinkSpec {
   readonly notifier: Notifier;
   readonly timeoutMs: number;
   readonly retries: number;
+  /** The notification kinds it receives; all when absent. */
+  readonly kinds?: ReadonlySet<NotificationKind>;
 }
 
 export interface DispatcherOptions {
@@ -163,7 +165,8 @@ export class Dispatcher {
   }
 
   async #run(input: NotifyInput): Promise<NotifyOutput> {
-    const deliveries = await Promise.all(this.#sinks.map((s) => this.#deliver(s, input)));
+    const sinks = this.#sinks.filter((s) => s.kinds === undefined || s.kinds.has(input.kind));
+    const deliveries = await Promise.all(sinks.map((s) => this.#deliver(s, input)));
     if (deliveries.some((d) => d.ok)) await this.#dedupe.add(input.dedupeKey);
     return { deliveries, duplicate: false };
   }

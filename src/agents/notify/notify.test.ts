@@ -360,6 +360,30 @@ describe('notify: retries, timeouts, dedupe', () => {
     assert.ok(second.at - first.at >= 950, `retried after ${Math.round(second.at - first.at)} ms`);
   });
 
+  it('a sink given kinds receives only those; the others still get every kind', async () => {
+    const chat = await receiver();
+    const archive = await receiver();
+    const s = service([
+      { kind: 'webhook', name: 'chat', url: chat.url, kinds: ['approval.needed', 'incident.resolved'] },
+      { kind: 'webhook', name: 'archive', url: archive.url },
+    ]);
+    const dismissed = await s.handleNotify(input({ kind: 'incident.dismissed', dedupeKey: 'k-dismissed' }));
+    assert.deepEqual(
+      dismissed.deliveries.map((d) => d.sink),
+      ['archive'],
+    );
+    const needed = await s.handleNotify(input({ kind: 'approval.needed', dedupeKey: 'k-needed' }));
+    assert.deepEqual(needed.deliveries.map((d) => `${d.sink}:${d.ok}`).sort(), ['archive:true', 'chat:true']);
+    assert.equal(chat.requests.length, 1);
+    assert.equal(archive.requests.length, 2);
+    // An unknown kind in the config is refused with its path.
+    assert.throws(
+      () =>
+        NotifyConfigSchema.parse({ sinks: [{ kind: 'webhook', url: chat.url, kinds: ['incident.lost'] }] }),
+      /kinds/,
+    );
+  });
+
   it('does not retry a 400, and does not record the key so the caller may retry', async () => {
     const r = await receiver(() => ({ status: 400 }));
     const s = service([{ kind: 'webhook', name: 'hook', url: r.url }]);

@@ -31,6 +31,7 @@ export function createNotifyService(opts: NotifyServiceOptions): NotifyService {
     notifier: createNotifier(c, opts),
     timeoutMs: c.timeoutMs ?? config.timeoutMs,
     retries: c.retries ?? config.retries,
+    ...(c.kinds !== undefined && { kinds: new Set(c.kinds) }),
   }));
   const dispatcher = new Dispatcher({
     sinks,
