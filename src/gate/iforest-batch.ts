@@ -250,10 +250,15 @@ export class BinnedBatchScorer {
       // NaN never equals, so it is always searched (and lands in bin 0).
       let lastX = Number.NaN;
       let lastBin = 0;
+      // Row r's value and bin of feature j, stepped by d (no multiplication per row).
+      let at = start * d + j;
+      let to = j - d;
       for (let r = 0; r < rows; r++) {
-        const x = data[(start + r) * d + j]!;
+        const x = data[at]!;
+        at += d;
+        to += d;
         if (x === lastX) {
-          bins[r * d + j] = lastBin;
+          bins[to] = lastBin;
           continue;
         }
         let b = (x - origin) * scale;
@@ -274,7 +279,7 @@ export class BinnedBatchScorer {
           // the next three cuts are below x, counted without branches (most buckets hold 0 to 2).
           bin = lo - first + +(cuts[lo]! < x) + +(cuts[lo + 1]! < x) + +(cuts[lo + 2]! < x);
         }
-        bins[r * d + j] = bin;
+        bins[to] = bin;
         lastX = x;
         lastBin = bin;
       }
