@@ -83,8 +83,14 @@ if (platform) {
   const sc = platform.scenario as Json;
   const load = get(platform, 'machine.loadAverageAtReplay') as number[] | undefined;
   const loadShort = Number(get(platform, 'replay.eventsPerSecond')) < 0.95 * Number(sc.replayRate);
+  const seeds = Array.isArray(sc.seeds) ? (sc.seeds as number[]) : [Number(sc.seed)];
+  const seedText =
+    seeds.length === 1
+      ? `seed ${String(seeds[0])}`
+      : `seeds ${seeds.join(', ')}, each on a fresh platform, attacks pooled`;
+  const runs = (platform.runs as Json[] | undefined) ?? [];
   out.push(
-    `**Attack to notification across the five agent processes** (\`falconer up\`'s layout: every agent its own process on loopback with mTLS, offline analyst, a webhook sink to a local receiver; seed ${String(sc.seed)}, ${num(sc.minutes)} min of event time at ${num(sc.rate)} alerts/s replayed at ${num(sc.replayRate)} events/s of wall time as background load${sc.concurrency === undefined ? '' : ` by ${String(sc.concurrency)} concurrent senders of ${String(sc.batch)} events per request (several Falco nodes)`} — achieved ${num(get(platform, 'replay.eventsPerSecond'))}/s; latency = first webhook notification of the incident holding an attack event − wall time the ingest request carrying the attack event that raised the detection (the one the gate forwarded) started; attacks within the gate's warm-up left out; an attack on a workload whose incident is still open joins it and counts from that incident's next notification; load average ${load ? load.join(' / ') : '–'} on ${String(get(platform, 'machine.cores'))} cores). \`node --import tsx bench/platform.ts --minutes ${String(sc.minutes)} --write\` → [bench/results/platform.json](bench/results/platform.json)`,
+    `**Attack to notification across the five agent processes** (\`falconer up\`'s layout: every agent its own process on loopback with mTLS, offline analyst, a webhook sink to a local receiver; ${seedText}, ${num(sc.minutes)} min of event time at ${num(sc.rate)} alerts/s replayed at ${num(sc.replayRate)} events/s of wall time as background load${sc.concurrency === undefined ? '' : ` by ${String(sc.concurrency)} concurrent senders of ${String(sc.batch)} events per request (several Falco nodes)`} — achieved ${num(get(platform, 'replay.eventsPerSecond'))}/s${seeds.length > 1 ? ' (the slowest run)' : ''}; latency = first webhook notification of the incident holding an attack event − wall time the ingest request carrying the attack event that raised the detection (the one the gate forwarded) started; attacks within the gate's warm-up left out; an attack on a workload whose incident is still open joins it and counts from that incident's next notification; load average ${load ? load.join(' / ') : '–'} on ${String(get(platform, 'machine.cores'))} cores). \`node --import tsx bench/platform.ts --minutes ${String(sc.minutes)}${seeds.length > 1 ? ` --seeds ${seeds.join(',')}` : ''} --write\` → [bench/results/platform.json](bench/results/platform.json)`,
     '',
     '| attacks notified | p50 | p99 | max | first event → incident p50 / p99 | incident → notification p50 / p99 | p99 < 1 s |',
     '|---:|---:|---:|---:|---|---|---|',
@@ -94,6 +100,17 @@ if (platform) {
       ? "From the attack's first event: not recorded in this run."
       : `From the attack's first event (forwarded or not) to the notification: p50 ${num(get(platform, 'latencyFromFirstAttackEventMs.p50'))} ms, p99 ${num(get(platform, 'latencyFromFirstAttackEventMs.p99'))} ms. This adds the gate's detection delay: first attack event → the forwarded one p50 / p99 ${num(get(platform, 'breakdownMs.firstEventToOpeningEventSent.p50'))} / ${num(get(platform, 'breakdownMs.firstEventToOpeningEventSent.p99'))} ms at this replay speed (${num(Number(sc.replayRate) / Number(sc.rate))}× event time: a low-and-slow exfiltration's first connections look benign). Load generator CPU ${num(get(platform, 'replay.loadGeneratorCpuShare'), 2)} core; detect's longest event-loop stall ${num(get(platform, 'detectStalls.eventLoopLagMaxMs'))} ms.`,
     '',
+    ...(runs.length > 1
+      ? [
+          `Per seed: ${runs
+            .map(
+              (r) =>
+                `${String(r.seed)}: p50 / p99 ${num(get(r, 'latencyMs.p50'))} / ${num(get(r, 'latencyMs.p99'))} ms over ${num(get(r, 'latencyMs.n'))} attacks at ${num(get(r, 'replay.eventsPerSecond'))}/s, load ${((get(r, 'machine.loadAverageAtReplay') as number[] | undefined) ?? []).join(' / ')}`,
+            )
+            .join('; ')}.`,
+          '',
+        ]
+      : []),
     '| agent | RSS idle | RSS under load (max) | RSS under load (mean) | CPU during the replay |',
     '|---|---:|---:|---:|---:|',
   );
