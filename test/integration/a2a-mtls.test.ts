@@ -74,6 +74,29 @@ async function client(
   return c;
 }
 
+/** events.query on the test server through client `c`. */
+const queryThrough = (c: A2aClient, limit: number) => () =>
+  c.call({
+    url: server.url,
+    agent: 'detect',
+    skill: 'events.query',
+    input: { limit },
+    output: EventsQueryOutput,
+  });
+
+/** TLS handshakes the test server completes while `fn` runs. */
+async function handshakesDuring(fn: () => Promise<unknown>): Promise<number> {
+  let handshakes = 0;
+  const count = () => handshakes++;
+  server.server.on('secureConnection', count);
+  try {
+    await fn();
+  } finally {
+    server.server.off('secureConnection', count);
+  }
+  return handshakes;
+}
+
 function mtlsDispatcher(pair: { cert: string; key: string }, ca: string): Agent {
   return new Agent({ connect: { cert: pair.cert, key: pair.key, ca, rejectUnauthorized: true } });
 }
@@ -203,25 +226,12 @@ describe('A2A over mTLS', () => {
   });
 
   test('an idle connection outlives Node’s 5 s keep-alive: a call 6 s later skips the TLS handshake', async () => {
-    const c = await client('analyse');
-    const call = () =>
-      c.call({
-        url: server.url,
-        agent: 'detect',
-        skill: 'events.query',
-        input: { limit: 1 },
-        output: EventsQueryOutput,
-      });
-    let handshakes = 0;
-    const count = () => handshakes++;
-    server.server.on('secureConnection', count);
-    try {
+    const call = queryThrough(await client('analyse'), 1);
+    const handshakes = await handshakesDuring(async () => {
       await call();
       await new Promise((r) => setTimeout(r, 6_000));
       await call();
-    } finally {
-      server.server.off('secureConnection', count);
-    }
+    });
     assert.equal(handshakes, 1);
   });
 
@@ -537,15 +547,7 @@ describe('A2A over mTLS', () => {
     });
     const oldFingerprint = server.tls.current.fingerprint;
     // A caller connected before the rotation, its connection idle and kept alive.
-    const early = await client('coordinator');
-    const query = () =>
-      early.call({
-        url: server.url,
-        agent: 'detect',
-        skill: 'events.query',
-        input: { limit: 50 },
-        output: EventsQueryOutput,
-      });
+    const query = queryThrough(await client('coordinator'), 50);
     await query();
     const secret = join(root, 'secret');
     await mkdir(join(secret, '..v2'));
@@ -584,15 +586,7 @@ describe('A2A over mTLS', () => {
     assert.equal(fp, server.tls.current.fingerprint);
     // Its connection predates the new files: it was closed, and the next call handshakes again.
     await new Promise((r) => setTimeout(r, 100)); // the server sees the last probe's handshake after the probe does
-    let handshakes = 0;
-    const countHandshake = () => handshakes++;
-    server.server.on('secureConnection', countHandshake);
-    try {
-      await query();
-    } finally {
-      server.server.off('secureConnection', countHandshake);
-    }
-    assert.equal(handshakes, 1);
+    assert.equal(await handshakesDuring(query), 1);
     // And calls still work on the new certificate.
     const c = await client('coordinator');
     const out = await c.call({
