@@ -426,16 +426,18 @@ async function runOnce(seed: number) {
     /** Each incident's transitions as [status, ms since the incident was created]: where its time went. */
     const stepsOf = new Map<string, [string, number][]>();
     for (const item of incidents) {
-      const detail = await hitlGet<{ signals: { id: string }[]; timeline: { to: string; at: number }[] }>(
-        p,
-        `/incidents/${encodeURIComponent(item.id)}`,
-      );
+      const detail = await hitlGet<{
+        signals: { id: string; eventIds: string[] }[];
+        timeline: { to: string; at: number }[];
+      }>(p, `/incidents/${encodeURIComponent(item.id)}`);
       stepsOf.set(
         item.id,
         detail.timeline.map((t) => [t.to, t.at - item.createdAt]),
       );
+      // The events the incident received: a signal's later events that went to a follow-up incident
+      // (the first one was closed by then) belong to the follow-up, not to the closed one.
       for (const s of detail.signals)
-        for (const e of eventsOfSignal.get(s.id) ?? []) {
+        for (const e of s.eventIds) {
           const prev = incidentOfEvent.get(e);
           if (!prev || item.createdAt < prev.createdAt) incidentOfEvent.set(e, item);
         }

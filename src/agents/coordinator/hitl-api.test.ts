@@ -50,6 +50,7 @@ interface ApiBody {
   analysis: { verdict: string };
   proposals: Array<{ id: string }>;
   timeline: Array<{ to: string }>;
+  signals: Array<{ id: string; eventIds: string[] }>;
   by: string;
   proposalState: string;
   incidentStatus: string;
@@ -123,6 +124,11 @@ test('list and read incidents; bad filters are 400, unknown ids 404', async () =
   assert.deepEqual(
     one.body.timeline.map((t: { to: string }) => t.to),
     ['new', 'analysing', 'proposed', 'awaiting_approval'],
+  );
+  // Each signal with the events this incident received.
+  assert.deepEqual(
+    one.body.signals.map((x) => [x.id, x.eventIds]),
+    [['s-ns/list', ['s-ns/list-e1']]],
   );
   const missing = await call('GET', '/api/incidents/inc-nope', { token: ALICE });
   assert.equal(missing.status, 404);

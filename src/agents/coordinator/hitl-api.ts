@@ -167,7 +167,7 @@ export function createHitlApp(opts: HitlApiOptions): express.Express {
     const incident = await getIncident(store.db, id);
     const signals = await store.db
       .selectFrom('incident_signals')
-      .select(['signal_id', 'received_at'])
+      .select(['signal_id', 'received_at', 'report'])
       .where('incident_id', '=', id)
       .orderBy('received_at')
       .execute();
@@ -178,7 +178,13 @@ export function createHitlApp(opts: HitlApiOptions): express.Express {
       executions: incident.executions,
       approvals: await loadApprovals(store.db, id),
       timeline: await readTimeline(store.db, id),
-      signals: signals.map((s) => ({ id: s.signal_id, receivedAt: Number(s.received_at) })),
+      // Per signal, the events this incident received (an update that opened a follow-up incident
+      // went there, not here).
+      signals: signals.map((s) => ({
+        id: s.signal_id,
+        receivedAt: Number(s.received_at),
+        eventIds: reportEventIds(s.report),
+      })),
     });
   });
 
@@ -295,4 +301,14 @@ export async function startHitlApi(
         server.closeAllConnections();
       }),
   };
+}
+
+/** The event ids of a stored signal report (empty when it cannot be read). */
+function reportEventIds(report: string): string[] {
+  try {
+    const ids = (JSON.parse(report) as { signal?: { eventIds?: unknown } }).signal?.eventIds;
+    return Array.isArray(ids) ? ids.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
 }
