@@ -11,6 +11,7 @@
  * coordinator decides the same.
  */
 import type { ActionProposal } from '../contracts.ts';
+export { isNovel, type SignalDigest } from '../signal-novelty.ts';
 import type { TimelineEntry } from './incident-repo.ts';
 import type { IncidentStatus } from './state-machine.ts';
 
@@ -35,19 +36,6 @@ export interface LateSignalDetail {
   signalId?: string;
   followsIncidentId?: string;
   followUpIncidentId?: string;
-}
-
-export interface SignalDigest {
-  readonly rules: readonly string[];
-  readonly priorityLevel: number;
-}
-
-/** Whether a report tells the analysis something new: a signal it has not seen, a new rule, a more urgent priority. */
-export function isNovel(previous: SignalDigest | undefined, next: SignalDigest): boolean {
-  if (previous === undefined) return true;
-  if (next.priorityLevel < previous.priorityLevel) return true;
-  const seen = new Set(previous.rules);
-  return next.rules.some((r) => !seen.has(r));
 }
 
 function detailOf(entry: TimelineEntry): LateSignalDetail {

@@ -42,6 +42,41 @@ test('opened reports go out at once; updates are coalesced to the newest', async
   assert.equal(sent[0]?.traceparent, traceparentFor('a'));
 });
 
+test('an update with a new rule or a more urgent priority goes out at once; more of the same waits', async () => {
+  const sent: { at: number; m: OutboxMessage }[] = [];
+  const outbox = new SignalOutbox({
+    send: async (m) => {
+      sent.push({ at: Date.now(), m });
+    },
+    traceparentFor,
+    updateIntervalMs: 10_000,
+  });
+  const with_ = (count: number, rules: string[], priorityLevel: number): SignalReportInput => {
+    const r = report('s', 'updated', count);
+    return { ...r, signal: { ...r.signal, rules, priorityLevel } };
+  };
+  outbox.push(report('s', 'opened', 1));
+  await outbox.flush();
+  const started = Date.now();
+  // The next stage of an attack: a rule the coordinator has not seen for this signal.
+  outbox.push(with_(2, ['Terminal shell in container', 'Read sensitive file untrusted'], 5));
+  await outbox.flush();
+  // A more urgent priority (a lower Falco level) with the same rules.
+  outbox.push(with_(3, ['Terminal shell in container', 'Read sensitive file untrusted'], 3));
+  await outbox.flush();
+  assert.deepEqual(
+    sent.map((x) => x.m.report.signal.count),
+    [1, 2, 3],
+  );
+  assert.ok(Date.now() - started < 5_000, 'neither waited for the 10 s update interval');
+  // More of the same (rules and priority already sent): coalesced, due only after the interval.
+  outbox.push(with_(4, ['Terminal shell in container'], 5));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(sent.length, 3);
+  assert.equal(outbox.depth, 1);
+  await outbox.close();
+});
+
 test('a failing coordinator is retried with the same message id until it answers', async () => {
   const attempts: string[] = [];
   let failuresLeft = 3;

@@ -1,7 +1,9 @@
 /**
  * Signals leave detect through this outbox, so the gate never waits on the
- * coordinator: an `opened` report is sent at once, later `updated` reports of
- * the same signal are coalesced (only the newest is sent), and a failed send
+ * coordinator: an `opened` report is sent at once, and so is an update that
+ * tells the analysis something new (a new rule or a more urgent priority than
+ * the last report sent: the next stage of an attack); other `updated` reports
+ * of the same signal are coalesced (only the newest is sent), and a failed send
  * is retried with backoff until it succeeds. Each report has a deterministic
  * message id (signal id + event count of the snapshot), so a retry that the
  * coordinator already handled is answered from its idempotency record instead
@@ -16,6 +18,7 @@
  * with the same message ids.
  */
 import type { SignalReportInput } from '../contracts.ts';
+import { isNovel, type SignalDigest } from '../signal-novelty.ts';
 import type { JournalEntry, OutboxJournal } from './signal-outbox-store.ts';
 
 export interface OutboxMessage {
@@ -50,6 +53,8 @@ interface Pending {
   revision: number;
   messageId: string;
   opened: boolean;
+  /** Sent without waiting for the signal's update interval (see isNovel). */
+  urgent: boolean;
   /** Resolves once this revision is in the journal (at once without one). */
   persisted: Promise<void>;
 }
@@ -65,6 +70,8 @@ export class SignalOutbox {
   private readonly pending = new Map<string, Pending>();
   private readonly revisions = new Map<string, number>();
   private readonly lastSentAt = new Map<string, number>();
+  /** What the last report sent said about each signal (rules, priority): novelty is judged against it. */
+  private readonly lastSent = new Map<string, SignalDigest>();
   /** Signals with a report on the wire. */
   private readonly inFlight = new Set<string>();
   private closed = false;
@@ -103,8 +110,9 @@ export class SignalOutbox {
     const merged: SignalReportInput = { ...report, kind: opened ? 'opened' : 'updated' };
     const messageId = signalMessageId(merged);
     const persisted = this.persist({ signalId: id, revision, messageId, report: merged });
+    const urgent = opened || existing?.urgent === true || isNovel(this.lastSent.get(id), report.signal);
     this.pending.delete(id); // re-insert at the end: Map order is send order
-    this.pending.set(id, { report: merged, revision, messageId, opened, persisted });
+    this.pending.set(id, { report: merged, revision, messageId, opened, urgent, persisted });
     this.evictIfFull();
     this.pump();
     return persisted;
@@ -123,6 +131,7 @@ export class SignalOutbox {
         revision: e.revision,
         messageId: e.messageId,
         opened: e.report.kind === 'opened',
+        urgent: e.report.kind === 'opened',
         persisted: DONE,
       });
     }
@@ -241,6 +250,7 @@ export class SignalOutbox {
       const journal = this.opts.journal;
       if (journal !== undefined && !this.closed) void this.journalDo(() => journal.remove(id, p.revision));
       this.lastSentAt.set(id, Date.now());
+      this.lastSent.set(id, { rules: p.report.signal.rules, priorityLevel: p.report.signal.priorityLevel });
       this.trimSentTimes();
       this.sent += 1;
     } finally {
@@ -251,20 +261,26 @@ export class SignalOutbox {
 
   /**
    * The report to send next: the oldest `opened` one first (a new incident
-   * must not wait behind updates), then the oldest update whose signal was
-   * not sent within `updateIntervalMs`; or how long until one is due.
+   * must not wait behind updates), then the oldest urgent update, then the
+   * oldest update whose signal was not sent within `updateIntervalMs`; or how
+   * long until one is due.
    */
   private nextDue(now: number): { id: string; pending: Pending; waitMs: number } | null {
     const interval = this.opts.updateIntervalMs ?? 1_000;
     let firstUpdate: { id: string; pending: Pending; waitMs: number } | null = null;
+    let firstUrgent: { id: string; pending: Pending; waitMs: number } | null = null;
     for (const [id, p] of this.pending) {
       if (this.inFlight.has(id)) continue;
       if (p.opened) return { id, pending: p, waitMs: 0 };
+      if (p.urgent) {
+        firstUrgent ??= { id, pending: p, waitMs: 0 };
+        continue;
+      }
       const last = this.lastSentAt.get(id);
       const waitMs = last === undefined ? 0 : Math.max(0, last + interval - now);
       if (firstUpdate === null || waitMs < firstUpdate.waitMs) firstUpdate = { id, pending: p, waitMs };
     }
-    return firstUpdate;
+    return firstUrgent ?? firstUpdate;
   }
 
   private wakeAt(at: number): void {
@@ -290,7 +306,7 @@ export class SignalOutbox {
   private trimSentTimes(): void {
     // Bounded memory: forget send times (and revisions) of the oldest signals.
     const max = 50_000;
-    for (const map of [this.lastSentAt, this.revisions]) {
+    for (const map of [this.lastSentAt, this.lastSent, this.revisions]) {
       while (map.size > max) {
         const oldest = map.keys().next().value;
         if (oldest === undefined) break;
