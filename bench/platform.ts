@@ -464,7 +464,9 @@ async function runOnce(seed: number) {
       const opening = openingOf(a.eventIds);
       const openedAt = opening?.at;
       // The gate forwards the first event of the attack it finds anomalous, not always the first one.
-      const openerSentAt = opening ? sentAtOfEvent.get(opening.eventId) : undefined;
+      // A signal opened by another attack's event on the same workload says nothing of this one's.
+      const openerSentAt =
+        opening && a.eventIds.has(opening.eventId) ? sentAtOfEvent.get(opening.eventId) : undefined;
       return {
         attackId: a.id,
         kind: a.kind,
