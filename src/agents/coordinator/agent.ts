@@ -61,12 +61,21 @@ export async function createCoordinatorAgent(ctx: AgentContext): Promise<AgentPa
     input: SignalReportInput,
     output: SignalReportOutput,
     handle: async (input, skillCtx) => {
-      const output = await service.coordinator.onSignal(input, {
+      const { output, traceId } = await service.coordinator.onSignalTraced(input, {
         messageId: skillCtx.messageId,
         traceparent: skillCtx.traceparent,
       });
-      skillCtx.logger.info(
-        { incidentId: output.incidentId, created: output.created, signalId: input.signal.id },
+      // Under the incident's trace (one trace per incident): a signal that joins an incident opened
+      // by another signal comes with a trace of its own, kept as signalTraceId.
+      ctx.logger.info(
+        {
+          traceId: traceId ?? skillCtx.traceId,
+          signalTraceId: skillCtx.traceId,
+          messageId: skillCtx.messageId,
+          incidentId: output.incidentId,
+          created: output.created,
+          signalId: input.signal.id,
+        },
         output.created ? 'incident opened' : 'signal joined incident',
       );
       return output;

@@ -70,6 +70,35 @@ test("onSignal is idempotent per messageId and groups a workload's signals withi
   }
 });
 
+test('a signal that joins an incident reports the incident’s trace, not its own', async () => {
+  const h = await harness(dbFile(), new FakePeers({ hang: { analyse: true } }));
+  try {
+    const t0 = h.now.ms;
+    const opening = traceparent();
+    const joining = traceparent();
+    assert.notEqual(opening.traceId, joining.traceId);
+    const first = await h.coordinator.onSignalTraced(report({ signalId: 'a1', lastSeenMs: t0 }), {
+      messageId: 'ta1',
+      traceparent: opening.traceparent,
+    });
+    assert.equal(first.traceId, opening.traceId);
+    const joined = await h.coordinator.onSignalTraced(report({ signalId: 'a2', lastSeenMs: t0 + 1000 }), {
+      messageId: 'ta2',
+      traceparent: joining.traceparent,
+    });
+    assert.equal(joined.output.incidentId, first.output.incidentId);
+    assert.equal(joined.traceId, opening.traceId);
+    // A retried message answers the same, trace included.
+    const retried = await h.coordinator.onSignalTraced(report({ signalId: 'a2', lastSeenMs: t0 + 1000 }), {
+      messageId: 'ta2',
+      traceparent: joining.traceparent,
+    });
+    assert.deepEqual(retried, joined);
+  } finally {
+    await h.close();
+  }
+});
+
 test('concurrent signals of one workload open exactly one incident', async () => {
   const h = await harness(dbFile(), new FakePeers({ hang: { analyse: true } }));
   try {

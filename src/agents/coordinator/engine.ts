@@ -191,9 +191,20 @@ export class Coordinator {
     report: SignalReportInput,
     ctx: { messageId: string; traceparent?: string },
   ): Promise<SignalReportOutput> {
+    return (await this.onSignalTraced(report, ctx)).output;
+  }
+
+  /** onSignal, also saying the incident's trace id (a joining signal has a trace of its own). */
+  async onSignalTraced(
+    report: SignalReportInput,
+    ctx: { messageId: string; traceparent?: string },
+  ): Promise<{ output: SignalReportOutput; traceId: string | undefined }> {
     const input = SignalReportInput.parse(report);
     const recorded = await getProcessed(this.db, ctx.messageId);
-    if (recorded !== undefined) return recorded as SignalReportOutput;
+    if (recorded !== undefined) {
+      const out = recorded as SignalReportOutput;
+      return { output: out, traceId: (await findIncident(this.db, out.incidentId))?.traceId };
+    }
     const workloadKey = input.signal.workload.key;
     // One workload at a time, so two signals of a workload cannot both open an incident.
     const { output, traceId, late } = await this.workloadLock.run(workloadKey, () =>
@@ -220,7 +231,7 @@ export class Coordinator {
         ...(late.follows !== undefined ? { followsIncidentId: late.follows } : {}),
       },
     });
-    return output;
+    return { output, traceId };
   }
 
   private async groupIn(
