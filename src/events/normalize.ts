@@ -34,24 +34,6 @@ export function validateAlert(
   throw new FalconerError('EVENT_SCHEMA', `invalid Falco alert at ${path}: ${reason}`, { path, reason });
 }
 
-export function toNormalizedEvent(alert: FalcoAlert, opts: WorkloadOptions = {}): NormalizedEvent {
-  const hostname = alert.hostname !== undefined && alert.hostname.length > 0 ? alert.hostname : UNKNOWN_HOST;
-  const fields = alert.output_fields;
-  return new FalcoEvent(
-    parseRfc3339(alert.time),
-    alert.time,
-    alert.rule,
-    alert.priority,
-    priorityLevel(alert.priority),
-    alert.source,
-    hostname,
-    alert.tags,
-    alert.output,
-    fields,
-    workloadOf(fields, hostname, alert.source, opts),
-  );
-}
-
 /** A normalizer with its options resolved once: use this on hot paths. */
 export function createNormalizer(opts: NormalizeOptions = {}): Normalizer {
   const limits = resolveEventLimits(opts.limits);
@@ -62,18 +44,31 @@ export function createNormalizer(opts: NormalizeOptions = {}): Normalizer {
     keyCache: new PodKeyCache(),
     workloadCache: new WorkloadCache(),
   };
-  // The fast path builds the event straight from the validated values (no intermediate alert).
-  const toEvent: FastAlertBuilder<NormalizedEvent> = (
-    output,
-    priority,
-    rule,
-    source,
-    tags,
-    time,
-    timeMs,
-    fields,
-    hostname,
-  ) => {
+  // The fast path builds the event straight from the validated values (no intermediate alert);
+  // an alert the schema had to vouch for goes through the same builder.
+  const toEvent = eventBuilder(workloadOpts);
+  return (raw) => {
+    const fast = buildAlertFast(raw, limits, toEvent);
+    if (fast !== undefined) return fast;
+    const a = validateAlert(raw, limits, schema);
+    return toEvent(
+      a.output,
+      a.priority,
+      a.rule,
+      a.source,
+      a.tags,
+      a.time,
+      parseRfc3339(a.time),
+      a.output_fields,
+      a.hostname,
+      a.uuid,
+    );
+  };
+}
+
+/** Builds the normalized event from an alert's validated values. */
+function eventBuilder(workloadOpts: WorkloadOptions): FastAlertBuilder<NormalizedEvent> {
+  return (output, priority, rule, source, tags, time, timeMs, fields, hostname) => {
     const host = hostname !== undefined && hostname.length > 0 ? hostname : UNKNOWN_HOST;
     return new FalcoEvent(
       timeMs,
@@ -89,9 +84,6 @@ export function createNormalizer(opts: NormalizeOptions = {}): Normalizer {
       workloadOf(fields, host, source, workloadOpts),
     );
   };
-  return (raw) =>
-    buildAlertFast(raw, limits, toEvent) ??
-    toNormalizedEvent(validateAlert(raw, limits, schema), workloadOpts);
 }
 
 const defaultNormalizer = createNormalizer();
