@@ -3,20 +3,8 @@
  * ingest, the HITL API, the MCP server and its ops), as the FALCONER_* variables that move them, so that
  * platform tests run beside each other and beside a developer's `falconer up`.
  */
-import { createServer } from 'node:net';
 import { AGENT_NAMES } from '../../src/agents/contracts.ts';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from './free-port.ts';
 
 export interface PlatformPorts {
   readonly env: Record<string, string>;
