@@ -198,9 +198,12 @@ const stats = (xs: number[]) => {
 const round1 = (x: number | null) => (x === null ? null : Number(x.toFixed(1)));
 
 // ---------------------------------------------------------------- latency figures
+/** The notify kind of an incident dismissed as a false positive: it does not tell anyone of an attack. */
+const DISMISSAL = 'incident.dismissed';
 /** One attack's timings, as measured in a run (see perAttack below). */
 interface AttackTimings {
   joinedOpenIncident: boolean;
+  dismissedOnly: boolean;
   incidentId: string | null;
   msToIncident: number | null;
   msToNotification: number | null;
@@ -229,7 +232,10 @@ function latencyFigures(measured: readonly AttackTimings[]) {
       measured: measured.length,
       withIncident: measured.filter((a) => a.incidentId !== null).length,
       joinedOpenIncident: measured.filter((a) => a.joinedOpenIncident).length,
+      /** Responders were told (a dismissal does not count). */
       notified: notified.length,
+      /** Every incident holding the attack's events was dismissed as a false positive by the analyst. */
+      dismissedAsFalsePositive: measured.filter((a) => a.dismissedOnly).length,
     },
     /** From the attack event that raised the detection (see fromDetected) to the notification. */
     latencyMs: stats(notified.map(fromDetected)),
@@ -422,7 +428,8 @@ async function runOnce(seed: number) {
       }
       return best;
     };
-    const incidentOfEvent = new Map<string, ListedIncident>();
+    /** Every incident that received the event (a signal's later events can go to a follow-up incident). */
+    const incidentsOfEvent = new Map<string, ListedIncident[]>();
     /** Each incident's transitions as [status, ms since the incident was created]: where its time went. */
     const stepsOf = new Map<string, [string, number][]>();
     for (const item of incidents) {
@@ -435,11 +442,12 @@ async function runOnce(seed: number) {
         detail.timeline.map((t) => [t.to, t.at - item.createdAt]),
       );
       // The events the incident received: a signal's later events that went to a follow-up incident
-      // (the first one was closed by then) belong to the follow-up, not to the closed one.
+      // (the first one was closed by then) belong to the follow-up too.
       for (const s of detail.signals)
         for (const e of s.eventIds) {
-          const prev = incidentOfEvent.get(e);
-          if (!prev || item.createdAt < prev.createdAt) incidentOfEvent.set(e, item);
+          const list = incidentsOfEvent.get(e) ?? [];
+          if (!list.includes(item)) list.push(item);
+          incidentsOfEvent.set(e, list);
         }
     }
     const arrivalsOf = new Map<string, Arrival[]>();
@@ -448,19 +456,28 @@ async function runOnce(seed: number) {
       list.push(a);
       arrivalsOf.set(a.incidentId, list);
     }
-    // The first notification of the incident sent after the attack began: an attack on a workload whose
-    // incident is still open (coordinator.windowMs) joins it, and that incident's earlier cards predate it.
-    const notificationAfter = (incidentId: string, sentMs: number): Arrival | undefined =>
-      (arrivalsOf.get(incidentId) ?? []).filter((a) => a.atMs >= sentMs).sort((x, y) => x.atMs - y.atMs)[0];
+    // The first notification that tells responders of the attack: of any incident holding its events,
+    // sent after the attack began (an attack on a workload whose incident is still open joins it, and
+    // that incident's earlier cards predate it). A dismissal does not: it tells them to look away.
+    const notificationAfter = (incidentIds: readonly string[], sentMs: number): Arrival | undefined =>
+      incidentIds
+        .flatMap((id) => arrivalsOf.get(id) ?? [])
+        .filter((a) => a.atMs >= sentMs && a.kind !== DISMISSAL)
+        .sort((x, y) => x.atMs - y.atMs)[0];
 
     const perAttack = [...attacks.values()].map((a) => {
-      let incident: ListedIncident | undefined;
-      for (const e of a.eventIds) {
-        const i = incidentOfEvent.get(e);
-        if (i && (!incident || i.createdAt < incident.createdAt)) incident = i;
-      }
+      const holding = new Set<ListedIncident>();
+      for (const e of a.eventIds) for (const i of incidentsOfEvent.get(e) ?? []) holding.add(i);
+      const byAge = [...holding].sort((x, y) => x.createdAt - y.createdAt);
+      const incident = byAge[0];
       const sent = a.firstSentMs;
-      const arrival = incident && sent !== null ? notificationAfter(incident.id, sent) : undefined;
+      const arrival =
+        sent !== null
+          ? notificationAfter(
+              byAge.map((i) => i.id),
+              sent,
+            )
+          : undefined;
       const opening = openingOf(a.eventIds);
       const openedAt = opening?.at;
       // The gate forwards the first event of the attack it finds anomalous, not always the first one.
@@ -476,6 +493,11 @@ async function runOnce(seed: number) {
         incidentStatus: incident?.status ?? null,
         joinedOpenIncident: incident !== undefined && sent !== null && incident.createdAt < sent,
         notificationKind: arrival?.kind ?? null,
+        /** The incident whose notification counted (a follow-up when the first was dismissed). */
+        notifiedIncidentId: arrival?.incidentId ?? null,
+        /** Every incident holding the attack's events was dismissed as a false positive. */
+        dismissedOnly: byAge.length > 0 && byAge.every((i) => i.status === 'dismissed'),
+        incidents: byAge.length,
         msToIncident: incident && sent !== null ? Math.max(0, incident.createdAt - sent) : null,
         msToNotification: arrival && sent !== null ? arrival.atMs - sent : null,
         msToSignalOpened: openedAt !== undefined && sent !== null ? Math.max(0, openedAt - sent) : null,
