@@ -129,6 +129,69 @@ describe('event store: newestSince (backtest baselines)', () => {
   });
 });
 
+describe('event store: deferred adds (addLater)', () => {
+  it('stores waiting events before any read, in the order they were handed over', async () => {
+    const reads: [string, (s: EventStore) => unknown][] = [
+      ['get', (s) => s.get('d-1')],
+      ['size', (s) => s.size],
+      ['query', (s) => s.query({})],
+      ['iterate', (s) => [...s.iterate()]],
+      ['oldestSeq', (s) => s.oldestSeq],
+      ['newestSince', (s) => s.newestSince(-1, 10)],
+      ['stats', (s) => s.stats()],
+      ['evictBefore', (s) => s.evictBefore(0)],
+    ];
+    for (const [name, read] of reads) {
+      const store = new EventStore();
+      store.addLater([ev({ id: 'd-0', timeMs: T0 }), ev({ id: 'd-1', timeMs: T0 + 1 })]);
+      assert.equal(store.pendingCount, 2, name);
+      read(store);
+      assert.equal(store.pendingCount, 0, `${name} stored the waiting events`);
+      assert.deepEqual(
+        [...store.iterate()].map((e) => e.id),
+        ['d-0', 'd-1'],
+        name,
+      );
+    }
+    const snapshotted = new EventStore();
+    snapshotted.addLater([ev({ id: 'snap' })]);
+    const file = join(tempDir(), 'events.ndjson');
+    assert.equal(await snapshotted.saveSnapshot(file), 1, 'the snapshot includes waiting events');
+  });
+
+  it("lets add() go ahead of waiting events (a forwarded event's signal does not wait for them)", () => {
+    const store = new EventStore();
+    store.addLater([ev({ id: 'later', timeMs: T0 })]);
+    store.add([ev({ id: 'now', timeMs: T0 + 1 })]);
+    assert.equal(store.pendingCount, 1, 'add did not store the waiting event');
+    assert.ok(store.get('now'));
+    assert.equal(store.pendingCount, 1, 'a get that finds its event stores nothing else');
+    assert.deepEqual(
+      [...store.iterate()].map((e) => e.id),
+      ['now', 'later'],
+    );
+    // A duplicate handed over later is still skipped.
+    store.addLater([ev({ id: 'now', timeMs: T0 + 1 })]);
+    assert.equal(store.settle(), 0);
+    assert.equal(store.stats().duplicates, 1);
+  });
+
+  it('settles in bounded steps, and stores the oldest at once beyond maxPending', () => {
+    const store = new EventStore({ maxPending: 3 });
+    store.addLater([1, 2, 3].map((i) => ev({ id: `p-${i}`, timeMs: T0 + i })));
+    assert.equal(store.pendingCount, 3);
+    store.addLater([ev({ id: 'p-4', timeMs: T0 + 4 }), ev({ id: 'p-5', timeMs: T0 + 5 })]);
+    assert.equal(store.pendingCount, 3, 'never more than maxPending wait');
+    assert.equal(store.settle(2), 1);
+    assert.equal(store.settle(), 0);
+    assert.deepEqual(
+      [...store.iterate()].map((e) => e.id),
+      ['p-1', 'p-2', 'p-3', 'p-4', 'p-5'],
+    );
+    assert.throws(() => new EventStore({ maxPending: 0 }), /maxPending/);
+  });
+});
+
 describe('event store: bounds', () => {
   it('evicts by count, oldest arrival first, and keeps its indexes consistent', () => {
     const store = new EventStore({ maxEvents: 100 });

@@ -50,6 +50,8 @@ export interface EventStoreOptions {
   readonly maxEventBytes?: number;
   /** NDJSON snapshot written on close and read by openEventStore (.gz: gzip). */
   readonly snapshotPath?: string;
+  /** Events waiting from addLater beyond this many are stored at once, oldest first (default 50 000). */
+  readonly maxPending?: number;
 }
 
 export const EVENT_STORE_DEFAULTS = Object.freeze({
@@ -57,6 +59,7 @@ export const EVENT_STORE_DEFAULTS = Object.freeze({
   windowMs: 24 * 3_600_000,
   maxBytes: 256 * 1024 * 1024,
   maxEventBytes: 16 * 1024,
+  maxPending: 50_000,
 });
 
 /** Snapshot lines longer than this are skipped unread (the store never writes one). */
@@ -94,6 +97,9 @@ export class EventStore {
   readonly maxBytes: number;
   readonly maxEventBytes: number;
   readonly snapshotPath: string | undefined;
+  readonly maxPending: number;
+  /** Handed over by addLater, not stored yet (oldest first): every read stores them first. */
+  readonly #pending = new Deque<NormalizedEvent | EventWire>();
   readonly #ring = new Deque<Entry>();
   readonly #byId = new Map<string, Entry>();
   readonly #byWorkload = new Map<string, Deque<Entry>>();
@@ -122,11 +128,39 @@ export class EventStore {
       });
     }
     this.snapshotPath = opts.snapshotPath;
+    this.maxPending = positiveInt(opts.maxPending ?? EVENT_STORE_DEFAULTS.maxPending, 'maxPending');
   }
 
-  /** Stores the events (a copy, bounded); an id already stored is skipped. */
+  /**
+   * Stores the events (a copy, bounded); an id already stored is skipped. Events still waiting from
+   * addLater stay waiting: these go in first, so arrival order can differ a little from the feed's
+   * (the store already allows that: the time window is applied again at query time).
+   */
   add(events: readonly (NormalizedEvent | EventWire)[]): void {
     for (const e of events) this.#addOne(e);
+  }
+
+  /**
+   * Hands events over to be stored later, when the caller has time (`settle`), or before the next
+   * read: every read sees them. Storing costs the event's id (a SHA-256) and a bounded copy, so
+   * detect defers it for the events the gate did not forward, off the path from an event to its
+   * signal. Beyond `maxPending` waiting events, the oldest are stored at once.
+   */
+  addLater(events: readonly (NormalizedEvent | EventWire)[]): void {
+    for (const e of events) this.#pending.push(e);
+    if (this.#pending.length > this.maxPending) this.settle(this.#pending.length - this.maxPending);
+  }
+
+  /** Stores up to `max` waiting events, oldest first; returns how many still wait. */
+  settle(max = Infinity): number {
+    const pending = this.#pending;
+    for (let n = 0; n < max && pending.length > 0; n++) this.#addOne(pending.shift() as NormalizedEvent);
+    return pending.length;
+  }
+
+  /** Events handed over by addLater and not stored yet. */
+  get pendingCount(): number {
+    return this.#pending.length;
   }
 
   #addOne(e: NormalizedEvent | EventWire): void {
@@ -183,6 +217,7 @@ export class EventStore {
 
   /** Evicts every event with timeMs < ms (a wall-clock cut, e.g. Date.now() − window). */
   evictBefore(ms: number): number {
+    this.settle();
     let n = 0;
     while (true) {
       const head = this.#ring.peek();
@@ -195,15 +230,20 @@ export class EventStore {
   }
 
   get(id: string): EventWire | undefined {
+    const found = this.#byId.get(id);
+    if (found !== undefined || this.#pending.length === 0) return found?.event;
+    this.settle();
     return this.#byId.get(id)?.event;
   }
 
   get size(): number {
+    this.settle();
     return this.#ring.length;
   }
 
   /** Events matching every given criterion, newest first, at most `limit`; `truncated` when more matched. */
   query(input: Partial<EventsQueryInput>): EventsQueryOutput {
+    this.settle();
     const limit = Math.max(1, Math.min(1000, Math.trunc(input.limit ?? 100)));
     const horizon = this.#newestMs - this.windowMs;
     const from = Math.max(input.fromMs ?? -Infinity, horizon);
@@ -245,6 +285,7 @@ export class EventStore {
    * call started is not visited.
    */
   *iterate(opts: IterateOptions = {}): Generator<EventWire> {
+    this.settle();
     const source = opts.workloadKey === undefined ? this.#ring : this.#byWorkload.get(opts.workloadKey);
     if (source === undefined) return;
     const from = opts.fromMs ?? -Infinity;
@@ -262,6 +303,7 @@ export class EventStore {
 
   /** Sequence number of the oldest stored event (-1 when empty); every add takes the next one. */
   get oldestSeq(): number {
+    this.settle();
     return this.#ring.peek()?.seq ?? -1;
   }
 
@@ -276,6 +318,7 @@ export class EventStore {
     maxEvents: number,
     maxBytes = Infinity,
   ): { events: EventWire[]; seqs: number[]; sizes: number[]; oldestSeq: number } {
+    this.settle();
     const ring = this.#ring;
     const oldestSeq = this.oldestSeq;
     let start = ring.length;
@@ -299,6 +342,7 @@ export class EventStore {
   }
 
   stats(): EventStoreStats {
+    this.settle();
     const oldest = this.#ring.peek();
     return {
       events: this.#ring.length,
@@ -345,6 +389,7 @@ export class EventStore {
   }
 
   #snapshotLines(): { lines: Generator<string>; count: () => number } {
+    this.settle();
     let n = 0;
     const entries = [...this.#ring];
     function* lines(): Generator<string> {

@@ -25,11 +25,13 @@ import { startDetectService } from './service.ts';
 import { mcpSkillsOnStore } from '../../mcp/skills/detect.ts';
 import { SignalOutbox } from './signal-outbox.ts';
 import { ApprovedRules } from './rules/approved.ts';
+import { IdleSettler } from './idle-settler.ts';
 import { RuleForwarder } from './rules/forwarder.ts';
 import { ProposalWorker } from './rules/proposal-worker.ts';
 import { ruleSkills } from './rules/skills.ts';
 import { SqlOutboxJournal } from './signal-outbox-store.ts';
 import type { SignalUpdate } from '../../gate/signals.ts';
+import type { NormalizedEvent } from '../../events/types.ts';
 
 const MAX_EVENTS_PER_REPORT = 50;
 const TRACE_MEMORY = 50_000;
@@ -120,15 +122,24 @@ export async function createDetectAgent(ctx: AgentContext): Promise<AgentParts> 
     signalWindowMs: config.gate.signalWindowMs,
   });
 
+  // Events no signal carries are stored when detect has nothing to gate (see IdleSettler).
+  let gatingPending = (): boolean => false;
+  const settler = new IdleSettler(store, () => gatingPending());
+  const keep = (event: NormalizedEvent | EventWire, forwarded: boolean): void => {
+    if (forwarded) return store.add([event]);
+    store.addLater([event]);
+    settler.kick();
+  };
   const detect = await startDetectService({
     config,
     registry,
     logger,
     onSignal,
-    // Every event is kept (bounded) before its signal is reported, so the report can carry it;
+    // A forwarded event is stored before its signal is reported, so the report can carry it;
     // an approved rule's match is tagged and forwarded even under the gate's threshold.
-    onDecision: (event, decision) => ruleForwarder.observe(event, decision, (e) => store.add([e])),
+    onDecision: (event, decision) => ruleForwarder.observe(event, decision, keep),
   });
+  gatingPending = () => detect.bus.stats().depth > 0;
   logger.info({ ingest: detect.ingestUrl }, 'ingest listening');
 
   const feedback = defineSkill({
@@ -167,6 +178,7 @@ export async function createDetectAgent(ctx: AgentContext): Promise<AgentParts> 
     close: async () => {
       await proposals.close();
       await detect.close();
+      settler.close();
       // Give undelivered signal reports a moment; the coordinator may be stopping too.
       await Promise.race([outbox.flush(), new Promise((r) => setTimeout(r, 3_000).unref())]);
       await outbox.close();

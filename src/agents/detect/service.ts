@@ -52,7 +52,6 @@ export interface DetectServiceOptions {
    * awaited before the batch that raised the signal counts as delivered.
    */
   readonly onSignal?: (update: SignalUpdate) => void | Promise<void>;
-  /** Sees every decision (the demo uses it to follow labelled attacks). */
   /**
    * Sees every decision, after the whole batch was gated and before its signals are reported.
    * May return a signal update to report for an event the gate did not forward (an approved rule matched it).

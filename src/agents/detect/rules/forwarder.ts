@@ -51,23 +51,24 @@ export class RuleForwarder {
 
   /**
    * Matches one gated event and hands it to `keep` (the event store, which makes its own bounded
-   * copy), in wire form with the rule tags when it matched. Returns the signal update to report when a
-   * rule matched and the gate did not forward the event.
+   * copy), in wire form with the rule tags when it matched, saying whether a signal will carry it
+   * (the gate forwarded it or a rule matched). Returns the signal update to report when a rule
+   * matched and the gate did not forward the event.
    */
   observe(
     event: NormalizedEvent,
     decision: GateDecision,
-    keep: (event: NormalizedEvent | EventWire) => void,
+    keep: (event: NormalizedEvent | EventWire, forwarded: boolean) => void,
   ): SignalUpdate | undefined {
     const names = this.rules.size === 0 ? [] : this.rules.match(event);
     if (names.length === 0) {
-      keep(event);
+      keep(event, decision.forwarded);
       return undefined;
     }
     const wire = toEventWire(event);
     const tags = names.slice(0, MAX_TAGS).map((n) => clip(`${RULE_TAG_PREFIX}${n}`, 128));
     wire.tags = [...wire.tags.filter((t) => !tags.includes(t)).slice(0, MAX_TAGS - tags.length), ...tags];
-    keep(wire);
+    keep(wire, true);
     const action = decision.forwarded ? 'gate_forwarded' : 'forwarded';
     for (const n of names) this.matches.inc({ rule: clip(n, 200), action });
     return decision.forwarded ? undefined : this.grouper.add(event, decision.score);
