@@ -69,6 +69,8 @@ export const SignalWire = z.object({
   rules: z.array(text(512)).max(64),
   priorityLevel: z.number().int().min(0).max(7),
   count: z.number().int().positive(),
+  /** What its events show the workload doing (src/gate/behaviour.ts); a new one is news. */
+  behaviours: z.array(text(1024)).max(64).optional(),
 });
 export type SignalWire = z.infer<typeof SignalWire>;
 

@@ -73,5 +73,8 @@ export function toSignalWire(signal: Signal): SignalWire {
     rules: signal.rules.slice(0, 64).map((r) => clip(r, 512)),
     priorityLevel: signal.priorityLevel,
     count: signal.count,
+    ...(signal.behaviours !== undefined && {
+      behaviours: signal.behaviours.slice(0, 64).map((b) => clip(b, 1024)),
+    }),
   };
 }

@@ -8,12 +8,20 @@
 export interface SignalDigest {
   readonly rules: readonly string[];
   readonly priorityLevel: number;
+  /** Absent from reports of a detect that predates it: then only rules and priority count. */
+  readonly behaviours?: readonly string[] | undefined;
 }
 
-/** A signal not seen before, a rule not seen before, or a more urgent priority (a lower Falco level). */
+/**
+ * A signal not seen before, a rule not seen before, a more urgent priority (a lower Falco level), or
+ * a behaviour not seen before (the same rule fired by another process, user or verb).
+ */
 export function isNovel(previous: SignalDigest | undefined, next: SignalDigest): boolean {
   if (previous === undefined) return true;
   if (next.priorityLevel < previous.priorityLevel) return true;
   const seen = new Set(previous.rules);
-  return next.rules.some((r) => !seen.has(r));
+  if (next.rules.some((r) => !seen.has(r))) return true;
+  if (previous.behaviours === undefined || next.behaviours === undefined) return false;
+  const known = new Set(previous.behaviours);
+  return next.behaviours.some((b) => !known.has(b));
 }

@@ -8,6 +8,7 @@
  */
 import { FalconerError } from '../errors.ts';
 import type { NormalizedEvent, Workload } from '../events/types.ts';
+import { behaviourOf } from './behaviour.ts';
 
 export interface Signal {
   readonly id: string;
@@ -22,6 +23,13 @@ export interface Signal {
   /** Most severe Falco priority level seen (0 = Emergency). */
   readonly priorityLevel: number;
   readonly count: number;
+  /**
+   * Distinct behaviours of its events (see behaviourOf), first `maxBehaviours` of them; the first
+   * event of each is among eventIds, even past `maxEventIds`. Optional: reports from before it lack it.
+   */
+  readonly behaviours?: readonly string[];
+  /** The first event of each behaviour, in the same order. */
+  readonly behaviourEventIds?: readonly string[];
 }
 
 export type SignalUpdateKind = 'opened' | 'updated';
@@ -39,6 +47,7 @@ export interface SignalOptions {
   maxSpanMs?: number;
   maxEventIds?: number;
   maxRules?: number;
+  maxBehaviours?: number;
   /** Open signals held at most; beyond it the least recently updated is closed early. */
   maxOpen?: number;
 }
@@ -48,6 +57,7 @@ export const DEFAULT_SIGNAL_OPTIONS: Readonly<Required<SignalOptions>> = Object.
   maxSpanMs: 15 * 60_000,
   maxEventIds: 100,
   maxRules: 32,
+  maxBehaviours: 32,
   maxOpen: 10_000,
 });
 
@@ -61,6 +71,8 @@ interface OpenSignal {
   rules: string[];
   priorityLevel: number;
   count: number;
+  behaviours: string[];
+  behaviourEventIds: string[];
 }
 
 function positive(name: string, v: number, integer: boolean): number {
@@ -94,6 +106,7 @@ export class SignalGrouper {
     positive('maxSpanMs', o.maxSpanMs, false);
     positive('maxEventIds', o.maxEventIds, true);
     positive('maxRules', o.maxRules, true);
+    positive('maxBehaviours', o.maxBehaviours, true);
     positive('maxOpen', o.maxOpen, true);
     this.options = Object.freeze(o);
   }
@@ -160,6 +173,8 @@ export class SignalGrouper {
         rules: [ev.rule],
         priorityLevel: ev.priorityLevel,
         count: 1,
+        behaviours: [behaviourOf(ev)],
+        behaviourEventIds: [ev.id],
       };
       this.opened++;
       kind = 'opened';
@@ -167,7 +182,13 @@ export class SignalGrouper {
       this.open.delete(key); // re-inserted below: most recently updated goes last
       if (t < s.firstSeenMs) s.firstSeenMs = t;
       if (t > s.lastSeenMs) s.lastSeenMs = t;
-      if (s.eventIds.length < o.maxEventIds) s.eventIds.push(ev.id);
+      const behaviour = behaviourOf(ev);
+      const newBehaviour = s.behaviours.length < o.maxBehaviours && !s.behaviours.includes(behaviour);
+      if (newBehaviour) {
+        s.behaviours.push(behaviour);
+        s.behaviourEventIds.push(ev.id);
+      }
+      if (s.eventIds.length < o.maxEventIds || newBehaviour) s.eventIds.push(ev.id);
       if (score > s.maxScore) s.maxScore = score;
       if (s.rules.length < o.maxRules && !s.rules.includes(ev.rule)) s.rules.push(ev.rule);
       if (ev.priorityLevel < s.priorityLevel) s.priorityLevel = ev.priorityLevel;
@@ -196,5 +217,21 @@ function snapshot(s: OpenSignal): Signal {
     rules: Object.freeze([...s.rules]),
     priorityLevel: s.priorityLevel,
     count: s.count,
+    behaviours: Object.freeze([...s.behaviours]),
+    behaviourEventIds: Object.freeze([...s.behaviourEventIds]),
   });
+}
+
+/**
+ * The events a report of the signal carries, at most `max`, in the signal's order: the first event
+ * of every behaviour, then the earliest others. An attacker's new step is always among them, however
+ * many events of a known behaviour came first.
+ */
+export function reportEventIds(signal: Signal, max: number): string[] {
+  const chosen = new Set((signal.behaviourEventIds ?? []).slice(0, max));
+  for (const id of signal.eventIds) {
+    if (chosen.size >= max) break;
+    chosen.add(id);
+  }
+  return signal.eventIds.filter((id) => chosen.has(id));
 }

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SignalGrouper } from '../../src/gate/signals.ts';
+import { behaviourOf } from '../../src/gate/behaviour.ts';
+import { reportEventIds, SignalGrouper } from '../../src/gate/signals.ts';
+import type { NormalizedEvent } from '../../src/events/types.ts';
 import { T0, makeEvent } from '../support/gate-events.ts';
 
 test('forwarded events of one workload within the window form one signal; it opens, then updates', () => {
@@ -77,4 +79,46 @@ test('a signal spanning more than maxSpanMs closes and a new one opens', () => {
   assert.equal(last!.kind, 'opened');
   assert.equal(last!.signal.id, 'sig_m5');
   assert.throws(() => new SignalGrouper({ windowMs: 0 }), /windowMs/);
+});
+
+test('a signal lists the behaviours of its events; the first event of a new one is kept past maxEventIds and reported', () => {
+  const g = new SignalGrouper({ windowMs: 60_000, maxEventIds: 3, maxBehaviours: 3 });
+  const rule = 'Network Connection outside Local Subnet';
+  let last = g.add(makeEvent({ id: 'n0', timeMs: T0, rule, proc: 'python3', pname: 'gunicorn' }), 0.7);
+  for (let i = 1; i < 6; i++)
+    last = g.add(makeEvent({ id: `n${i}`, timeMs: T0 + i, rule, proc: 'python3', pname: 'gunicorn' }), 0.7);
+  assert.equal(last.signal.behaviours?.length, 1, 'the same process repeating is one behaviour');
+  assert.deepEqual(last.signal.eventIds, ['n0', 'n1', 'n2']);
+  // The same rule from another process: a new behaviour, its event kept although the ids are full.
+  const step = g.add(makeEvent({ id: 'x1', timeMs: T0 + 10, rule, proc: 'curl', pname: 'sh' }), 0.7);
+  assert.deepEqual(step.signal.rules, [rule], 'no new rule');
+  assert.equal(step.signal.behaviours?.length, 2);
+  assert.deepEqual(step.signal.eventIds, ['n0', 'n1', 'n2', 'x1']);
+  assert.deepEqual(step.signal.behaviourEventIds, ['n0', 'x1']);
+  assert.deepEqual(reportEventIds(step.signal, 2), ['n0', 'x1'], 'a report carries every behaviour first');
+  assert.deepEqual(reportEventIds(step.signal, 3), ['n0', 'n1', 'x1']);
+  // Bounded: past maxBehaviours nothing more is listed or kept.
+  g.add(makeEvent({ id: 'x2', timeMs: T0 + 11, rule, proc: 'wget', pname: 'sh' }), 0.7);
+  const capped = g.add(makeEvent({ id: 'x3', timeMs: T0 + 12, rule, proc: 'nc', pname: 'sh' }), 0.7);
+  assert.equal(capped.signal.behaviours?.length, 3);
+  assert.deepEqual(capped.signal.eventIds, ['n0', 'n1', 'n2', 'x1', 'x2']);
+});
+
+test('behaviourOf: rule with process and parent (syscall), with user, verb and resource (k8s_audit); parts cannot be forged', () => {
+  const base = makeEvent({ rule: 'R', proc: 'bash', pname: 'nginx' });
+  assert.equal(behaviourOf(base), behaviourOf(makeEvent({ rule: 'R', proc: 'bash', pname: 'nginx' })));
+  assert.notEqual(behaviourOf(base), behaviourOf(makeEvent({ rule: 'R', proc: 'bash', pname: 'sshd' })));
+  assert.notEqual(
+    behaviourOf(makeEvent({ rule: 'R', proc: 'a","b', pname: '' })),
+    behaviourOf(makeEvent({ rule: 'R', proc: 'a', pname: 'b' })),
+    'a value cannot pass for two parts',
+  );
+  const audit = (user: string, verb: string): NormalizedEvent => ({
+    ...makeEvent({ rule: 'K8s Secret Get' }),
+    source: 'k8s_audit',
+    fields: { 'ka.user.name': user, 'ka.verb': verb, 'ka.target.resource': 'secrets' },
+  });
+  assert.equal(behaviourOf(audit('ci', 'get')), behaviourOf(audit('ci', 'get')));
+  assert.notEqual(behaviourOf(audit('ci', 'get')), behaviourOf(audit('system:anonymous', 'get')));
+  assert.ok(behaviourOf(makeEvent({ rule: 'R', proc: 'p'.repeat(10_000) })).length < 400, 'bounded');
 });

@@ -96,6 +96,7 @@ import {
   reanalysisDecision,
   roundSuffix,
   type LateSignalDetail,
+  type SignalDigest,
 } from './reanalysis.ts';
 import './errors.ts';
 
@@ -1246,14 +1247,18 @@ export class Coordinator {
 }
 
 /** The rules and priority of a stored signal report (what the analysis could have seen). */
-function storedSignal(report: string): { rules: string[]; priorityLevel: number } | undefined {
+function storedSignal(report: string): SignalDigest | undefined {
   try {
-    const parsed = JSON.parse(report) as { signal?: { rules?: unknown; priorityLevel?: unknown } };
+    const parsed = JSON.parse(report) as {
+      signal?: { rules?: unknown; priorityLevel?: unknown; behaviours?: unknown };
+    };
     const s = parsed.signal;
     if (!s || !Array.isArray(s.rules) || typeof s.priorityLevel !== 'number') return undefined;
+    const strings = (xs: unknown[]): string[] => xs.filter((x): x is string => typeof x === 'string');
     return {
-      rules: s.rules.filter((r): r is string => typeof r === 'string'),
+      rules: strings(s.rules),
       priorityLevel: s.priorityLevel,
+      ...(Array.isArray(s.behaviours) && { behaviours: strings(s.behaviours) }),
     };
   } catch {
     return undefined; // unreadable: treated as not seen

@@ -226,6 +226,36 @@ test('a signal after the incident closed opens a follow-up linked to it; an upda
   }
 });
 
+test("an update of a dismissed incident's signal with a new behaviour (same rule, another process) opens a follow-up", async () => {
+  const h = await harness(dbFile(), new FakePeers({ verdict: 'false_positive' }));
+  try {
+    const t0 = h.now.ms;
+    const benign = '["Terminal shell in container","bash","nginx"]';
+    const opened = report({ signalId: 's1', lastSeenMs: t0, behaviours: [benign] });
+    const { incidentId: closed } = await h.coordinator.onSignal(opened, { messageId: 'b1' });
+    await statusIs(h, closed, 'dismissed');
+    const again = await h.coordinator.onSignal(
+      report({ signalId: 's1', lastSeenMs: t0 + 1_000, kind: 'updated', behaviours: [benign] }),
+      { messageId: 'b2' },
+    );
+    assert.deepEqual(again, { incidentId: closed, created: false }, 'more of the same is only recorded');
+    const step = await h.coordinator.onSignal(
+      report({
+        signalId: 's1',
+        lastSeenMs: t0 + 2_000,
+        kind: 'updated',
+        behaviours: [benign, '["Terminal shell in container","bash","python3"]'],
+      }),
+      { messageId: 'b3' },
+    );
+    assert.equal(step.created, true, 'a new behaviour is analysed, not hidden behind the dismissal');
+    const follow = await readTimeline(h.store.db, step.incidentId);
+    assert.equal((follow[0]?.detail as { followsIncidentId?: string }).followsIncidentId, closed);
+  } finally {
+    await h.close();
+  }
+});
+
 test('a signal that joins while an analysis runs is analysed before the incident can be dismissed', async () => {
   // The first analysis (benign noise only) would dismiss; the attack's signal joined while it ran.
   let release!: () => void;

@@ -32,6 +32,15 @@ test('novelty: a new signal, a new rule or a more urgent priority; more of the s
   );
 });
 
+test('novelty: the same rule fired by another process is a new behaviour; reports without behaviours compare rules only', () => {
+  const rules = ['Network Connection outside Local Subnet'];
+  const seen = { rules, priorityLevel: 4, behaviours: ['["R","python3","gunicorn"]'] };
+  assert.equal(isNovel(seen, { ...seen }), false);
+  assert.equal(isNovel(seen, { ...seen, behaviours: [...seen.behaviours, '["R","curl","sh"]'] }), true);
+  assert.equal(isNovel({ rules, priorityLevel: 4 }, seen), false, 'an older report has no behaviours');
+  assert.equal(isNovel(seen, { rules, priorityLevel: 4 }), false);
+});
+
 test('rounds and the rate limit come from the timeline alone', () => {
   const timeline = [
     entry(1, null, 'new', 0),

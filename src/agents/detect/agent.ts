@@ -30,7 +30,7 @@ import { RuleForwarder } from './rules/forwarder.ts';
 import { ProposalWorker } from './rules/proposal-worker.ts';
 import { ruleSkills } from './rules/skills.ts';
 import { SqlOutboxJournal } from './signal-outbox-store.ts';
-import type { SignalUpdate } from '../../gate/signals.ts';
+import { reportEventIds, type SignalUpdate } from '../../gate/signals.ts';
 import type { NormalizedEvent } from '../../events/types.ts';
 
 const MAX_EVENTS_PER_REPORT = 50;
@@ -96,8 +96,7 @@ export async function createDetectAgent(ctx: AgentContext): Promise<AgentParts> 
   const onSignal = (update: SignalUpdate): Promise<void> => {
     const signal = toSignalWire(update.signal);
     const events: EventWire[] = [];
-    for (const id of signal.eventIds) {
-      if (events.length === MAX_EVENTS_PER_REPORT) break;
+    for (const id of reportEventIds(update.signal, MAX_EVENTS_PER_REPORT)) {
       const ev = store.get(id);
       if (ev) events.push(ev);
     }

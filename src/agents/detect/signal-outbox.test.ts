@@ -77,6 +77,36 @@ test('an update with a new rule or a more urgent priority goes out at once; more
   await outbox.close();
 });
 
+test('an update with a new behaviour (the same rule from another process) goes out at once', async () => {
+  const sent: OutboxMessage[] = [];
+  const outbox = new SignalOutbox({
+    send: async (m) => {
+      sent.push(m);
+    },
+    traceparentFor,
+    updateIntervalMs: 10_000,
+  });
+  const with_ = (count: number, behaviours: string[]): SignalReportInput => {
+    const r = report('b', count === 1 ? 'opened' : 'updated', count);
+    return { ...r, signal: { ...r.signal, behaviours } };
+  };
+  const shell = '["Terminal shell in container","bash","nginx"]';
+  outbox.push(with_(1, [shell]));
+  await outbox.flush();
+  const started = Date.now();
+  outbox.push(with_(2, [shell, '["Terminal shell in container","bash","python3"]']));
+  await outbox.flush();
+  assert.deepEqual(
+    sent.map((m) => m.report.signal.count),
+    [1, 2],
+  );
+  assert.ok(Date.now() - started < 5_000, 'did not wait for the 10 s update interval');
+  outbox.push(with_(3, [shell, '["Terminal shell in container","bash","python3"]']));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(sent.length, 2, 'more of the same waits');
+  await outbox.close();
+});
+
 test('a failing coordinator is retried with the same message id until it answers', async () => {
   const attempts: string[] = [];
   let failuresLeft = 3;

@@ -70,7 +70,7 @@ export class SignalOutbox {
   private readonly pending = new Map<string, Pending>();
   private readonly revisions = new Map<string, number>();
   private readonly lastSentAt = new Map<string, number>();
-  /** What the last report sent said about each signal (rules, priority): novelty is judged against it. */
+  /** What the last report sent said about each signal (rules, priority, behaviours): novelty is judged against it. */
   private readonly lastSent = new Map<string, SignalDigest>();
   /** Signals with a report on the wire. */
   private readonly inFlight = new Set<string>();
@@ -250,7 +250,8 @@ export class SignalOutbox {
       const journal = this.opts.journal;
       if (journal !== undefined && !this.closed) void this.journalDo(() => journal.remove(id, p.revision));
       this.lastSentAt.set(id, Date.now());
-      this.lastSent.set(id, { rules: p.report.signal.rules, priorityLevel: p.report.signal.priorityLevel });
+      const { rules, priorityLevel, behaviours } = p.report.signal;
+      this.lastSent.set(id, { rules, priorityLevel, behaviours });
       this.trimSentTimes();
       this.sent += 1;
     } finally {

@@ -162,6 +162,7 @@ export function report(opts: {
   priorityLevel?: number;
   kind?: 'opened' | 'updated';
   eventIds?: string[];
+  behaviours?: string[];
 }): SignalReportInput {
   const key = opts.workloadKey ?? 'default/shop/web-1';
   const ids = opts.eventIds ?? [`${opts.signalId}-e1`];
@@ -177,6 +178,7 @@ export function report(opts: {
       rules: ['Terminal shell in container'],
       priorityLevel: opts.priorityLevel ?? 5,
       count: ids.length,
+      ...(opts.behaviours !== undefined && { behaviours: opts.behaviours }),
     },
     events: ids.map((id) => event(id, key, opts.lastSeenMs)),
   };
