@@ -132,10 +132,24 @@ export const LlmCallWire = z.object({
 });
 export type LlmCallWire = z.infer<typeof LlmCallWire>;
 
+/** A closed incident of the same workload shortly before this one, and what it was judged. */
+export const PriorIncident = z.object({
+  id,
+  status: text(32),
+  /** A person's verdict when one was given, else the analysis's; absent when neither exists. */
+  verdict: z.enum(['true_positive', 'false_positive', 'needs_review']).optional(),
+  /** Event time from its last signal to this incident's first (0 when they overlap). */
+  msBefore: z.number().int().min(0),
+  rules: z.array(text(512)).max(64),
+});
+export type PriorIncident = z.infer<typeof PriorIncident>;
+
 // coordinator → analyse: `incident.analyse`
 export const AnalyseInput = z.object({
   incident: IncidentSummary,
   events: z.array(EventWire).max(500),
+  /** Closed incidents of the workload within the grouping window before it, newest first. */
+  prior: z.array(PriorIncident).max(5).optional(),
 });
 export type AnalyseInput = z.infer<typeof AnalyseInput>;
 export const AnalysisResult = z.object({

@@ -50,7 +50,10 @@ export interface EventStoreOptions {
   readonly maxEventBytes?: number;
   /** NDJSON snapshot written on close and read by openEventStore (.gz: gzip). */
   readonly snapshotPath?: string;
-  /** Events waiting from addLater beyond this many are stored at once, oldest first (default 50 000). */
+  /**
+   * Events waiting from addLater beyond this many are stored at once, oldest first (default 8 192:
+   * a burst of a few thousand events waits whole, and at most ~16 MiB of full events are held).
+   */
   readonly maxPending?: number;
 }
 
@@ -59,7 +62,7 @@ export const EVENT_STORE_DEFAULTS = Object.freeze({
   windowMs: 24 * 3_600_000,
   maxBytes: 256 * 1024 * 1024,
   maxEventBytes: 16 * 1024,
-  maxPending: 50_000,
+  maxPending: 8_192,
 });
 
 /** Snapshot lines longer than this are skipped unread (the store never writes one). */

@@ -211,6 +211,41 @@ describe('offline analyst: safety and determinism', () => {
     assert.ok(r.recommendedActions.includes('emit-event'));
   });
 
+  it('does not dismiss an echo of a prior incident a human was asked to look at (same workload, same rule)', () => {
+    const rule = 'Network Connection outside Local Subnet';
+    const beacon = syntheticEvent({
+      rule,
+      priority: 'Notice',
+      priorityLevel: 5,
+      tags: ['network', 'mitre_command_and_control', 'T1071'],
+      output: 'Network connection outside local subnet',
+      fields: {
+        'proc.name': 'python3',
+        'proc.cmdline': 'python3 -m uvicorn app:app',
+        'fd.name': '10.0.2.28:41498->198.51.100.173:4443',
+      },
+    });
+    const alone = analyseOffline(incidentOf([beacon]));
+    assert.equal(alone.verdict, 'false_positive', 'one outbound connection alone is dismissed');
+    const prior = (verdict: 'needs_review' | 'false_positive' | 'true_positive', rules = [rule]) => ({
+      ...incidentOf([beacon]),
+      prior: [{ id: 'inc-before', status: 'resolved', verdict, msBefore: 2_000, rules }],
+    });
+    const echo = analyseOffline(prior('needs_review'));
+    assert.equal(echo.verdict, 'needs_review');
+    assert.match(
+      echo.explanation,
+      /incident inc-before, 2 s of event time before this one, was judged needs review/,
+    );
+    assert.equal(analyseOffline(prior('true_positive')).verdict, 'needs_review');
+    assert.equal(analyseOffline(prior('false_positive')).verdict, 'false_positive', 'an echo of a dismissal');
+    assert.equal(
+      analyseOffline(prior('true_positive', ['Terminal shell in container'])).verdict,
+      'false_positive',
+      'another rule is no echo',
+    );
+  });
+
   it('answers needs_review for an incident without events', () => {
     const input = incidentOf([syntheticEvent()]);
     const r = analyseOffline({ ...input, events: [] });

@@ -334,6 +334,23 @@ function cite(event: EventWire, cited: Set<string>): string {
   return cited.has(event.id) ? `[event ${event.id}]` : '[event]';
 }
 
+/**
+ * The newest prior incident (see AnalyseInput.prior) judged a true positive or needing review that
+ * fired one of the rules these events fire, with the rules shared.
+ */
+function echoOf(
+  prior: AnalyseInput['prior'],
+  events: readonly EventWire[],
+): { prior: NonNullable<AnalyseInput['prior']>[number]; rules: string[] } | undefined {
+  const fired = new Set(events.map((e) => e.rule));
+  for (const p of prior ?? []) {
+    if (p.verdict !== 'true_positive' && p.verdict !== 'needs_review') continue;
+    const rules = p.rules.filter((r) => fired.has(r));
+    if (rules.length > 0) return { prior: p, rules: rules.slice(0, 3) };
+  }
+  return undefined;
+}
+
 /** The deterministic analysis of an incident. */
 export function analyseOffline(input: AnalyseInput): AnalysisResult {
   const events = [...input.events].sort(
@@ -357,6 +374,9 @@ export function analyseOffline(input: AnalyseInput): AnalysisResult {
   const strongest = findings[0]?.weight ?? 0;
   const operatorCapped = session !== undefined && strongest < STRONG_INDICATOR && verdict === 'true_positive';
   if (operatorCapped) ({ verdict, confidence } = { verdict: 'needs_review', confidence: 0.6 });
+  // What a human was just asked to look at, happening again on the workload, is not dismissed.
+  const echo = verdict === 'false_positive' ? echoOf(input.prior, events) : undefined;
+  if (echo !== undefined) ({ verdict, confidence } = { verdict: 'needs_review', confidence: 0.6 });
   const maxPriority = Math.min(8, ...events.map((e) => e.priorityLevel));
   const severity = severityOf(verdict, malice, chain, maxPriority);
   // Techniques from findings that carry weight (not from the background noise).
@@ -384,6 +404,11 @@ export function analyseOffline(input: AnalyseInput): AnalysisResult {
   }
   if (findings.length > MAX_FINDINGS_SHOWN)
     lines.push(`- … and ${findings.length - MAX_FINDINGS_SHOWN} weaker finding(s).`);
+  if (echo !== undefined) {
+    lines.push(
+      `Context: the workload's incident ${echo.prior.id}, ${Math.round(echo.prior.msBefore / 1000)} s of event time before this one, was judged ${echo.prior.verdict?.replace('_', ' ')} on the same rule(s) (${echo.rules.map((r) => quote(r, 80)).join(', ')}): an echo of it is not dismissed, a human should decide (evidence alone would say false positive).`,
+    );
+  }
   if (operatorCapped && session !== undefined) {
     lines.push(
       `Context: ${cite(session, cited)} a person (${quote(field(session, 'ka.user.name'), 100)}) opened an interactive session in the pod and no finding is strong on its own: this may be hands-on maintenance, so a human should decide (score alone would say true positive).`,

@@ -61,6 +61,7 @@ import {
   loadApprovals,
   loadReports,
   pendingOutbox,
+  priorIncidents,
   readTimeline,
   summarize,
   transition,
@@ -584,10 +585,15 @@ export class Coordinator {
   private async analyse(incident: Incident): Promise<boolean> {
     const reports = await loadReports(this.db, incident.id);
     const { round } = analysisRounds(await readTimeline(this.db, incident.id));
+    const prior = await priorIncidents(this.db, incident, reports, this.windowMs);
     const analysis = AnalysisResult.parse(
       await this.call('analyse', incident, `${incident.id}:analyse${roundSuffix(round)}`, (ctx) =>
         this.peers.analyse(
-          { incident: summarize(incident, reports), events: collectEvents(reports, MAX_EVENTS_FOR_ANALYSIS) },
+          {
+            incident: summarize(incident, reports),
+            events: collectEvents(reports, MAX_EVENTS_FOR_ANALYSIS),
+            ...(prior.length > 0 && { prior }),
+          },
           ctx,
         ),
       ),

@@ -14,6 +14,7 @@ import type {
   EventWire,
   ExecuteOutput,
   IncidentSummary,
+  PriorIncident,
   Severity,
   SignalReportInput,
   SignalWire,
@@ -139,6 +140,51 @@ export async function loadReports(db: Db, incidentId: string): Promise<SignalRep
     .orderBy('signal_id')
     .execute();
   return rows.map((r) => JSON.parse(r.report) as SignalReportInput);
+}
+
+/** Prior incidents listed to the analysis at most. */
+const MAX_PRIOR = 5;
+const VERDICTS = new Set(['true_positive', 'false_positive', 'needs_review']);
+
+/**
+ * The workload's closed incidents whose last signal came within `windowMs` (event time) before this
+ * incident's first, newest first: a follow-up's analysis sees what came just before it and how it
+ * was judged.
+ */
+export async function priorIncidents(
+  db: Db,
+  incident: Incident,
+  reports: readonly SignalReportInput[],
+  windowMs: number,
+): Promise<PriorIncident[]> {
+  const firstSeen = Math.min(incident.lastSignalAt, ...reports.map((r) => r.signal.firstSeenMs));
+  const rows = await db
+    .selectFrom('incidents')
+    .select(['id', 'status', 'analysis', 'verdict', 'last_signal_at'])
+    .where('workload_key', '=', incident.workloadKey)
+    .where('id', '!=', incident.id)
+    .where('status', 'in', ['resolved', 'dismissed'])
+    .where('created_at', '<=', incident.createdAt)
+    .where('last_signal_at', '>=', firstSeen - windowMs)
+    .orderBy('last_signal_at', 'desc')
+    .limit(MAX_PRIOR)
+    .execute();
+  const prior: PriorIncident[] = [];
+  for (const row of rows) {
+    const rules = new Set<string>();
+    for (const report of await loadReports(db, row.id))
+      for (const rule of report.signal.rules) rules.add(rule);
+    const analysed = row.analysis === null ? undefined : (JSON.parse(row.analysis) as AnalysisResult).verdict;
+    const verdict = row.verdict ?? analysed;
+    prior.push({
+      id: row.id,
+      status: row.status,
+      ...(verdict !== undefined && VERDICTS.has(verdict) && { verdict: verdict as PriorIncident['verdict'] }),
+      msBefore: Math.max(0, Math.trunc(firstSeen - Number(row.last_signal_at))),
+      rules: [...rules].slice(0, 64),
+    });
+  }
+  return prior;
 }
 
 export function summarize(incident: Incident, reports: readonly SignalReportInput[]): IncidentSummary {

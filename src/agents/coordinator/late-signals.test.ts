@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { isFalconerError } from '../../errors.ts';
-import type { ActionProposal, NotifyInput } from '../contracts.ts';
+import type { ActionProposal, AnalyseInput, NotifyInput } from '../contracts.ts';
 import { getIncident, loadApprovals, readTimeline } from './incident-repo.ts';
 import { FakePeers, proposal, report } from './testing/fakes.ts';
 import { eventually, harness, tempDir, type Harness } from './testing/harness.ts';
@@ -251,6 +251,19 @@ test("an update of a dismissed incident's signal with a new behaviour (same rule
     assert.equal(step.created, true, 'a new behaviour is analysed, not hidden behind the dismissal');
     const follow = await readTimeline(h.store.db, step.incidentId);
     assert.equal((follow[0]?.detail as { followsIncidentId?: string }).followsIncidentId, closed);
+    // Its analysis is told what came just before on the workload and how it was judged.
+    await h.coordinator.idle();
+    const analysed = h.peers.callsOf('analyse').at(-1)?.input as AnalyseInput;
+    assert.equal(analysed.incident.id, step.incidentId);
+    assert.deepEqual(analysed.prior, [
+      {
+        id: closed,
+        status: 'dismissed',
+        verdict: 'false_positive',
+        msBefore: 0,
+        rules: ['Terminal shell in container'],
+      },
+    ]);
   } finally {
     await h.close();
   }
