@@ -129,6 +129,9 @@ const ind = (
   test: (ev: EventWire) => boolean,
 ): Indicator => ({ id, weight, techniques, meaning, evidenceField, test });
 
+/** Script interpreters, as Falco's `interpreted_procs` list names them (python3.11 included). */
+const INTERPRETER = /^(python[0-9.]*|node|nodejs|ruby[0-9.]*|perl[0-9.]*|php[0-9.]*|lua[0-9.]*)$/;
+
 const RE = {
   shadow: /\/etc\/(g?shadow|master\.passwd)\b/,
   saToken: /serviceaccount\/token|authorization:\s*bearer\s/i,
@@ -393,7 +396,11 @@ export const INDICATORS: readonly Indicator[] = [
     'an interpreter connected to a public address on a non-web port',
     'fd.name',
     (ev) => {
-      if (!isRule(ev, 'Interpreted procs outbound network activity')) return false;
+      // The same connection fires both rules; the gate may forward either alert.
+      const interpreted =
+        isRule(ev, 'Interpreted procs outbound network activity') ||
+        (isRule(ev, 'Network Connection outside Local Subnet') && INTERPRETER.test(field(ev, 'proc.name')));
+      if (!interpreted) return false;
       const peer = remotePeer(ev);
       return peer !== undefined && !isInternalIp(peer.ip) && ![80, 443, 53].includes(peer.port);
     },

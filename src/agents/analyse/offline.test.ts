@@ -222,11 +222,17 @@ describe('offline analyst: safety and determinism', () => {
       fields: {
         'proc.name': 'python3',
         'proc.cmdline': 'python3 -m uvicorn app:app',
-        'fd.name': '10.0.2.28:41498->198.51.100.173:4443',
+        'fd.name': '10.0.2.28:41498->198.51.100.173:443',
       },
     });
     const alone = analyseOffline(incidentOf([beacon]));
-    assert.equal(alone.verdict, 'false_positive', 'one outbound connection alone is dismissed');
+    assert.equal(alone.verdict, 'false_positive', 'one HTTPS connection alone is dismissed');
+    // On a non-web port, an interpreter's connection is worth a look on its own (either rule fires for it).
+    const oddPort = {
+      ...beacon,
+      fields: { ...beacon.fields, 'fd.name': '10.0.2.28:41498->198.51.100.173:4443' },
+    };
+    assert.equal(analyseOffline(incidentOf([oddPort])).verdict, 'needs_review');
     const prior = (verdict: 'needs_review' | 'false_positive' | 'true_positive', rules = [rule]) => ({
       ...incidentOf([beacon]),
       prior: [{ id: 'inc-before', status: 'resolved', verdict, msBefore: 2_000, rules }],
