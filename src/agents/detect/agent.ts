@@ -124,6 +124,14 @@ export async function createDetectAgent(ctx: AgentContext): Promise<AgentParts> 
   // Events no signal carries are stored when detect has nothing to gate (see IdleSettler).
   let gatingPending = (): boolean => false;
   const settler = new IdleSettler(store, () => gatingPending());
+  new Gauge({
+    name: 'falconer_detect_store_pending_events',
+    help: 'Gated events not forwarded, waiting to be stored until detect has nothing to gate',
+    registers: [registry],
+    collect() {
+      this.set(store.pendingCount);
+    },
+  });
   const keep = (event: NormalizedEvent | EventWire, forwarded: boolean): void => {
     if (forwarded) return store.add([event]);
     store.addLater([event]);
