@@ -541,7 +541,7 @@ async function runOnce(seed: number) {
       benchmark: 'platform',
       description:
         'Five agents as separate processes on loopback (mTLS A2A), offline analyst, webhook sink to a local receiver; ' +
-        'latency = first webhook notification of the incident holding an attack event − wall time the request carrying the attack event the gate forwarded started (the attack’s first event for an attack that joined an open incident)',
+        'latency = first webhook notification, a dismissal excepted, of any incident holding an attack event − wall time the request carrying the attack event the gate forwarded started (the attack’s first event for an attack that joined an open incident)',
       scenario: {
         seed,
         minutes: MINUTES,
