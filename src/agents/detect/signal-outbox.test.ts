@@ -23,15 +23,21 @@ function report(id: string, kind: 'opened' | 'updated', count: number): SignalRe
 
 const traceparentFor = (id: string) => `00-${id.padEnd(32, '0')}-00f067aa0ba902b7-01`;
 
-test('opened reports go out at once; updates are coalesced to the newest', async () => {
+/** An outbox that records what it sends, with the given update interval. */
+function recordingOutbox(updateIntervalMs: number): { outbox: SignalOutbox; sent: OutboxMessage[] } {
   const sent: OutboxMessage[] = [];
   const outbox = new SignalOutbox({
     send: async (m) => {
       sent.push(m);
     },
     traceparentFor,
-    updateIntervalMs: 50,
+    updateIntervalMs,
   });
+  return { outbox, sent };
+}
+
+test('opened reports go out at once; updates are coalesced to the newest', async () => {
+  const { outbox, sent } = recordingOutbox(50);
   outbox.push(report('a', 'opened', 1));
   for (let i = 2; i <= 20; i++) outbox.push(report('a', 'updated', i));
   await outbox.flush();
@@ -78,14 +84,7 @@ test('an update with a new rule or a more urgent priority goes out at once; more
 });
 
 test('an update with a new behaviour (the same rule from another process) goes out at once', async () => {
-  const sent: OutboxMessage[] = [];
-  const outbox = new SignalOutbox({
-    send: async (m) => {
-      sent.push(m);
-    },
-    traceparentFor,
-    updateIntervalMs: 10_000,
-  });
+  const { outbox, sent } = recordingOutbox(10_000);
   const with_ = (count: number, behaviours: string[]): SignalReportInput => {
     const r = report('b', count === 1 ? 'opened' : 'updated', count);
     return { ...r, signal: { ...r.signal, behaviours } };
