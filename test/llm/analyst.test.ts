@@ -337,3 +337,24 @@ describe('bad model output: one repair round, then offline', () => {
     assert.equal(out.degradedCode, 'ANALYSE_LLM_TOKEN_LIMIT');
   });
 });
+
+describe('LLM analyst: prior incidents', () => {
+  it("are shown as data inside the incident's fence", async () => {
+    server.enqueue(answerReply('openai', answer({})));
+    const a = await analyst('openai');
+    const rule = 'Network Connection outside Local Subnet';
+    await a.analyse({
+      ...incident(),
+      prior: [
+        { id: 'inc-before', status: 'resolved', verdict: 'needs_review', msBefore: 2_000, rules: [rule] },
+      ],
+    });
+    const req = server.requests[0]!;
+    const text = messageTexts(req).join('\n');
+    for (const t of messageTexts(req)) assert.deepEqual(fenceProblems(t, nonceOf(req)), []);
+    const fenced = /priorIncidents[^\n]*/.exec(text)?.[0] ?? '';
+    assert.match(fenced, /"verdict":"needs_review"/);
+    assert.match(fenced, /"secondsBefore":2/);
+    assert.match(fenced, new RegExp(rule));
+  });
+});

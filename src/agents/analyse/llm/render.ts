@@ -55,6 +55,17 @@ export function renderIncident(input: AnalyseInput, fencer: Fencer): string {
       maxAnomalyScore: s.maxScore,
       rules: s.rules.slice(0, 20),
     })),
+    // The workload's incidents closed just before this one, and how they were judged: an echo of
+    // one a human was asked to look at is not to be dismissed lightly.
+    ...(input.prior !== undefined &&
+      input.prior.length > 0 && {
+        priorIncidents: input.prior.map((p) => ({
+          verdict: p.verdict ?? 'unknown',
+          status: p.status,
+          secondsBefore: Math.round(p.msBefore / 1000),
+          rules: p.rules.slice(0, 20),
+        })),
+      }),
   };
   const head = isSafeId(inc.id) ? `Incident id: ${inc.id}\n` : '';
   return `${head}${fencer.fence('incident', JSON.stringify(clean(summary, 256))) ?? '(omitted)'}`;
