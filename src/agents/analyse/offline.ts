@@ -406,7 +406,7 @@ export function analyseOffline(input: AnalyseInput): AnalysisResult {
     lines.push(`- … and ${findings.length - MAX_FINDINGS_SHOWN} weaker finding(s).`);
   if (echo !== undefined) {
     lines.push(
-      `Context: the workload's incident ${echo.prior.id}, ${Math.round(echo.prior.msBefore / 1000)} s of event time before this one, was judged ${echo.prior.verdict?.replace('_', ' ')} on the same rule(s) (${echo.rules.map((r) => quote(r, 80)).join(', ')}): an echo of it is not dismissed, a human should decide (evidence alone would say false positive).`,
+      `Context: the workload's incident ${isSafeId(echo.prior.id) ? echo.prior.id : '(unprintable id)'}, ${Math.round(echo.prior.msBefore / 1000)} s of event time before this one, was judged ${echo.prior.verdict?.replace('_', ' ')} on the same rule(s) (${echo.rules.map((r) => quote(r, 80)).join(', ')}): an echo of it is not dismissed, a human should decide (evidence alone would say false positive).`,
     );
   }
   if (operatorCapped && session !== undefined) {
