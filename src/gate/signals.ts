@@ -15,7 +15,7 @@ export interface Signal {
   readonly workload: Workload;
   readonly firstSeenMs: number;
   readonly lastSeenMs: number;
-  /** Ids of the first `maxEventIds` events (count says how many joined). */
+  /** Ids of the first `maxEventIds` events, then of each later behaviour's first (count says how many joined). */
   readonly eventIds: readonly string[];
   readonly maxScore: number;
   /** Distinct rules, first `maxRules` of them. */

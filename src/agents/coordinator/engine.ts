@@ -1252,7 +1252,7 @@ export class Coordinator {
   }
 }
 
-/** The rules and priority of a stored signal report (what the analysis could have seen). */
+/** The rules, priority and behaviours of a stored signal report (what the analysis could have seen). */
 function storedSignal(report: string): SignalDigest | undefined {
   try {
     const parsed = JSON.parse(report) as {
