@@ -26,7 +26,7 @@ function part(v: FieldValue | undefined): string {
 
 export function behaviourOf(ev: NormalizedEvent): string {
   const names = ev.source === 'k8s_audit' ? AUDIT_PARTS : SYSCALL_PARTS;
-  const parts = [ev.rule.length > PART_MAX ? ev.rule.slice(0, PART_MAX) : ev.rule];
+  const parts = [part(ev.rule)];
   for (const name of names) parts.push(part(ev.fields[name]));
   return JSON.stringify(parts);
 }
