@@ -235,6 +235,8 @@ export const NotificationKind = z.enum([
   'incident.analysed',
   'actions.proposed',
   'approval.needed',
+  /** Policy let every proposed action run without approval: they are running now. */
+  'remediation.started',
   'incident.resolved',
   'incident.dismissed',
   /** A signal that tells the analysis something new joined an open incident (before its re-analysis). */

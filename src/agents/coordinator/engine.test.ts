@@ -216,6 +216,47 @@ test('policy allows everything without approval: straight to remediating; refuse
   }
 });
 
+test('remediation.started is notified while the actions run, a held notifier never delays them, resolved follows', async () => {
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const peers = new FakePeers({
+    proposals: () => [
+      proposal('label', { requiresApproval: false, approvalsRequired: 0 }),
+      proposal('isolate', { requiresApproval: false, approvalsRequired: 0 }),
+    ],
+    holdUntil: { notify: () => held },
+  });
+  const h = await harness(dbFile(), peers);
+  try {
+    const { incidentId } = await h.coordinator.onSignal(report({ signalId: 's1', lastSeenMs: h.now.ms }), {
+      messageId: 'x',
+    });
+    // The notifier holds remediation.started; both actions run meanwhile.
+    await eventually(() => peers.executed.length === 2);
+    assert.deepEqual(
+      peers.callsOf('notify').map((c) => c.messageId),
+      [`${incidentId}:notify:remediation.started`],
+    );
+    assert.equal((await getIncident(h.store.db, incidentId)).status, 'remediating');
+    release();
+    await eventually(async () => (await getIncident(h.store.db, incidentId)).status === 'resolved');
+    await h.coordinator.idle();
+    assert.deepEqual(
+      [...peers.delivered.keys()],
+      [`${incidentId}:remediation.started:1`, `${incidentId}:incident.resolved:1`],
+    );
+    const started = peers.delivered.get(`${incidentId}:remediation.started:1`)!;
+    assert.equal(started.incident.status, 'remediating');
+    assert.deepEqual(
+      started.proposals.map((p) => p.id),
+      ['label', 'isolate'],
+    );
+    assert.equal(started.analysis?.verdict, 'true_positive');
+  } finally {
+    await h.close();
+  }
+});
+
 test('nothing proposed: dismissed with a reason', async () => {
   const h = await harness(dbFile(), new FakePeers({ proposals: () => [] }));
   try {

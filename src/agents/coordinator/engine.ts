@@ -689,13 +689,22 @@ export class Coordinator {
       return false;
     }
     if (!needsHuman(proposals)) {
-      await this.move(incident, {
-        to: 'remediating',
-        actor: 'remediate',
-        reason: 'policy allows every proposed action without approval',
-        detail: { proposals: proposals.map((p) => p.id) },
-        set,
+      const reason = 'policy allows every proposed action without approval';
+      const remediating: Incident = { ...withProposals, status: 'remediating' };
+      await this.db.transaction().execute(async (trx) => {
+        await transition(trx, incident.id, {
+          from: 'proposed',
+          to: 'remediating',
+          at: this.clock(),
+          actor: 'remediate',
+          reason,
+          detail: { proposals: proposals.map((p) => p.id) },
+          set,
+        });
+        // People hear of the attack when containment starts, not once every action has run.
+        await this.enqueueNotification(trx, remediating, 'remediation.started', reports, {}, round);
       });
+      this.afterTransition(incident, 'remediating', 'remediate', reason);
       return true;
     }
     const now = this.clock();
@@ -769,6 +778,46 @@ export class Coordinator {
   }
 
   private async remediate(incident: Incident): Promise<boolean> {
+    // remediation.started goes out while the actions run: a slow chat endpoint must not delay containment.
+    // Both finish before incident.resolved is queued, so the two notifications go out in order.
+    const [executed, notified] = await Promise.allSettled([
+      this.runApproved(incident),
+      this.flushOutbox(incident.id),
+    ]);
+    if (executed.status === 'rejected') {
+      if (notified.status === 'rejected')
+        this.logger.error(
+          { incidentId: incident.id, traceId: incident.traceId, err: describeError(notified.reason) },
+          'outbox flush failed while actions ran',
+        );
+      throw executed.reason;
+    }
+    if (notified.status === 'rejected') throw notified.reason;
+    const executions = executed.value;
+    const reports = await loadReports(this.db, incident.id);
+    const statuses = Object.fromEntries(Object.entries(executions).map(([id, r]) => [id, r.status]));
+    const resolved: Incident = { ...incident, status: 'resolved', executions };
+    await this.db.transaction().execute(async (trx) => {
+      await transition(trx, incident.id, {
+        from: 'remediating',
+        to: 'resolved',
+        at: this.clock(),
+        actor: 'remediate',
+        reason: `actions done: ${
+          Object.entries(statuses)
+            .map(([id, s]) => `${id}=${s}`)
+            .join(', ') || 'none'
+        }`,
+        detail: { executions: statuses },
+      });
+      await this.enqueueNotification(trx, resolved, 'incident.resolved', reports);
+    });
+    this.afterTransition(incident, 'resolved', 'remediate');
+    return false;
+  }
+
+  /** Executes the approved actions not yet executed, in order, persisting each result at once. */
+  private async runApproved(incident: Incident): Promise<Record<string, ExecuteOutput>> {
     const approvals = await loadApprovals(this.db, incident.id);
     const toRun = (incident.proposals ?? []).filter((p) => proposalState(p, approvals) === 'approved');
     const executions = { ...incident.executions };
@@ -803,26 +852,7 @@ export class Coordinator {
         },
       });
     }
-    const reports = await loadReports(this.db, incident.id);
-    const statuses = Object.fromEntries(Object.entries(executions).map(([id, r]) => [id, r.status]));
-    const resolved: Incident = { ...incident, status: 'resolved', executions };
-    await this.db.transaction().execute(async (trx) => {
-      await transition(trx, incident.id, {
-        from: 'remediating',
-        to: 'resolved',
-        at: this.clock(),
-        actor: 'remediate',
-        reason: `actions done: ${
-          Object.entries(statuses)
-            .map(([id, s]) => `${id}=${s}`)
-            .join(', ') || 'none'
-        }`,
-        detail: { executions: statuses },
-      });
-      await this.enqueueNotification(trx, resolved, 'incident.resolved', reports);
-    });
-    this.afterTransition(incident, 'resolved', 'remediate');
-    return false;
+    return executions;
   }
 
   // ------------------------------------------------------------ transitions

@@ -18,7 +18,8 @@ const delivery = {
   retries: z.number().int().min(0).max(10).optional(),
   /**
    * Notification kinds this sink receives (default: all). A chat channel usually wants
-   * `approval.needed`, `incident.resolved` and `incident.updated`, not every dismissed false positive.
+   * `approval.needed`, `remediation.started`, `incident.resolved` and `incident.updated`, not every
+   * dismissed false positive.
    */
   kinds: z.array(NotificationKind).min(1).max(NotificationKind.options.length).optional(),
 };

@@ -14,6 +14,7 @@ const TITLES: Readonly<Record<NotifyInput['kind'], string>> = {
   'incident.analysed': 'Incident analysed',
   'actions.proposed': 'Actions proposed',
   'approval.needed': 'Approval needed',
+  'remediation.started': 'Remediation started',
   'incident.resolved': 'Incident resolved',
   'incident.dismissed': 'Incident dismissed',
   'incident.updated': 'New activity on incident',
