@@ -352,9 +352,12 @@ describe('LLM analyst: prior incidents', () => {
     const req = server.requests[0]!;
     const text = messageTexts(req).join('\n');
     for (const t of messageTexts(req)) assert.deepEqual(fenceProblems(t, nonceOf(req)), []);
-    const fenced = /priorIncidents[^\n]*/.exec(text)?.[0] ?? '';
+    const fenced = /"priorIncidents"[^\n]*/.exec(text)?.[0] ?? '';
     assert.match(fenced, /"verdict":"needs_review"/);
     assert.match(fenced, /"secondsBefore":2/);
     assert.match(fenced, new RegExp(rule));
+    // Whatever prompt is loaded, the analyst's own rules say how to weigh them.
+    const system = messageTexts(req)[0] ?? '';
+    assert.match(system, /priorIncidents[\s\S]*never answer false_positive on that ground/);
   });
 });

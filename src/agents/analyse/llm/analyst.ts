@@ -118,6 +118,11 @@ const OUTPUT_RULES = (catalogue: readonly string[]): string =>
     '- citedEventIds: only ids of events shown to you (Event id=…) or returned by a tool;',
     `- recommendedActions: only from this catalogue: ${catalogue.join(', ')} (policy and a human decide; you never act);`,
     '- proposedRule: a self-contained Falco rule in YAML (a list with one `- rule:` item) when useful, else null.',
+    // Attackers retry; an echo of a judged attack must not be waved through as the usual noise.
+    "priorIncidents in the incident block (when present) are this workload's incidents closed shortly before, with",
+    'their verdicts. Activity that repeats the rules of one judged true_positive or needs_review is not benign because',
+    'it recurs: never answer false_positive on that ground; answer needs_review at least unless the events show why',
+    'it is benign.',
   ].join('\n');
 
 class Degrade extends Error {
