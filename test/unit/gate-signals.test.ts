@@ -122,3 +122,35 @@ test('behaviourOf: rule with process and parent (syscall), with user, verb and r
   assert.notEqual(behaviourOf(audit('ci', 'get')), behaviourOf(audit('system:anonymous', 'get')));
   assert.ok(behaviourOf(makeEvent({ rule: 'R', proc: 'p'.repeat(10_000) })).length < 400, 'bounded');
 });
+
+test('behaviourOf: a connection adds its direction, remote address class and server port, not the addresses', () => {
+  const connect = (name: string, lport: number, rport: number): NormalizedEvent =>
+    makeEvent({
+      rule: 'Network Connection outside Local Subnet',
+      proc: 'python3',
+      pname: 'gunicorn',
+      fields: { 'fd.name': name, 'fd.lport': lport, 'fd.rport': rport },
+    });
+  const https = behaviourOf(connect('10.0.1.7:51200->151.101.1.69:443', 51200, 443));
+  assert.match(https, /"out public:443"/);
+  assert.equal(
+    behaviourOf(connect('10.0.1.7:40022->104.16.2.3:443', 40022, 443)),
+    https,
+    'another public address and client port: the same behaviour',
+  );
+  const beacon = behaviourOf(connect('10.0.1.7:51201->203.0.113.9:4444', 51201, 4444));
+  assert.notEqual(beacon, https, 'a new server port is news');
+  assert.match(beacon, /"out public:4444"/);
+  assert.notEqual(
+    behaviourOf(connect('10.0.1.7:51202->169.254.169.254:80', 51202, 80)),
+    behaviourOf(connect('10.0.1.7:51203->151.101.1.69:80', 51203, 80)),
+    'the metadata endpoint is another class than a public address',
+  );
+  const served = behaviourOf(connect('198.51.100.4:60123->10.0.1.7:8080', 8080, 60123));
+  assert.match(served, /"in public:8080"/, 'inbound: the client class and the local server port');
+  assert.equal(
+    behaviourOf(makeEvent({ rule: 'R', proc: 'bash', pname: 'nginx' })),
+    JSON.stringify(['R', 'bash', 'nginx']),
+    'no connection: no part added',
+  );
+});
