@@ -689,22 +689,20 @@ export class Coordinator {
       return false;
     }
     if (!needsHuman(proposals)) {
-      const reason = 'policy allows every proposed action without approval';
-      const remediating: Incident = { ...withProposals, status: 'remediating' };
-      await this.db.transaction().execute(async (trx) => {
-        await transition(trx, incident.id, {
-          from: 'proposed',
-          to: 'remediating',
-          at: this.clock(),
-          actor: 'remediate',
-          reason,
-          detail: { proposals: proposals.map((p) => p.id) },
-          set,
-        });
+      await this.move(incident, {
+        to: 'remediating',
+        actor: 'remediate',
+        reason: 'policy allows every proposed action without approval',
+        detail: { proposals: proposals.map((p) => p.id) },
+        set,
         // People hear of the attack when containment starts, not once every action has run.
-        await this.enqueueNotification(trx, remediating, 'remediation.started', reports, {}, round);
+        notify: {
+          kind: 'remediation.started',
+          as: { ...withProposals, status: 'remediating' },
+          reports,
+          round,
+        },
       });
-      this.afterTransition(incident, 'remediating', 'remediate', reason);
       return true;
     }
     const now = this.clock();
@@ -794,25 +792,18 @@ export class Coordinator {
     }
     if (notified.status === 'rejected') throw notified.reason;
     const executions = executed.value;
-    const reports = await loadReports(this.db, incident.id);
-    const statuses = Object.fromEntries(Object.entries(executions).map(([id, r]) => [id, r.status]));
-    const resolved: Incident = { ...incident, status: 'resolved', executions };
-    await this.db.transaction().execute(async (trx) => {
-      await transition(trx, incident.id, {
-        from: 'remediating',
-        to: 'resolved',
-        at: this.clock(),
-        actor: 'remediate',
-        reason: `actions done: ${
-          Object.entries(statuses)
-            .map(([id, s]) => `${id}=${s}`)
-            .join(', ') || 'none'
-        }`,
-        detail: { executions: statuses },
-      });
-      await this.enqueueNotification(trx, resolved, 'incident.resolved', reports);
+    const statuses = Object.entries(executions).map(([id, r]) => [id, r.status] as const);
+    await this.move(incident, {
+      to: 'resolved',
+      actor: 'remediate',
+      reason: `actions done: ${statuses.map(([id, st]) => `${id}=${st}`).join(', ') || 'none'}`,
+      detail: { executions: Object.fromEntries(statuses) },
+      notify: {
+        kind: 'incident.resolved',
+        as: { ...incident, status: 'resolved', executions },
+        reports: await loadReports(this.db, incident.id),
+      },
     });
-    this.afterTransition(incident, 'resolved', 'remediate');
     return false;
   }
 
@@ -857,13 +848,26 @@ export class Coordinator {
 
   // ------------------------------------------------------------ transitions
 
+  /** One transition, and the notification it announces (if any) queued in the same transaction. */
   private async move(
     incident: Incident,
-    t: { to: IncidentStatus; reason: string; actor?: string; detail?: unknown; set?: TransitionArgs['set'] },
+    t: {
+      to: IncidentStatus;
+      reason: string;
+      actor?: string;
+      detail?: unknown;
+      set?: TransitionArgs['set'];
+      notify?: {
+        kind: NotificationKind;
+        as: Incident;
+        reports: Parameters<typeof summarize>[1];
+        round?: number;
+      };
+    },
   ): Promise<void> {
     const actor = t.actor ?? SYSTEM_ACTOR;
-    await this.db.transaction().execute((trx) =>
-      transition(trx, incident.id, {
+    await this.db.transaction().execute(async (trx) => {
+      await transition(trx, incident.id, {
         from: incident.status,
         to: t.to,
         at: this.clock(),
@@ -871,8 +875,10 @@ export class Coordinator {
         reason: t.reason,
         ...(t.detail !== undefined ? { detail: t.detail } : {}),
         ...(t.set ? { set: t.set } : {}),
-      }),
-    );
+      });
+      if (t.notify)
+        await this.enqueueNotification(trx, t.notify.as, t.notify.kind, t.notify.reports, {}, t.notify.round);
+    });
     this.afterTransition(incident, t.to, actor, t.reason);
   }
 
